@@ -1,0 +1,61 @@
+// The embeddable mock server: start on port 0, learn the port, script
+// tenants, read the journal, stop.
+//
+//   xph::mock::Server server({.responses = {{"*", xph::mock::parse_script("429@0.2,200")}}});
+//   server.start();
+//   server.put_tenant("case-1", {{"*", xph::mock::parse_script("500,200")}});
+//   ... point a client at server.base_url() + "/v1" with key "case-1" ...
+//   auto seen = server.journal("case-1");
+//   server.stop();
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "xph/mock/journal.hpp"
+#include "xph/mock/step.hpp"
+
+namespace xph::mock {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;                                     // 0: any free port
+  Responses responses = {{"*", Script{{Step{}}}}};  // for tokens with no script
+  std::optional<std::string> journal_path;          // JSON lines, appended
+  std::chrono::milliseconds hang_max{60'000};       // `hang` gives up after this
+  std::size_t max_body_bytes = 32u << 20;
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options = {});
+  ~Server();  // stops if running
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts serving on background threads; returns once the port
+  // accepts connections. Throws std::runtime_error when it cannot bind.
+  void start();
+  int port() const;
+  std::string base_url() const;  // http://HOST:PORT
+
+  void put_tenant(const std::string& token, Responses responses);
+  bool drop_tenant(const std::string& token);
+  std::vector<JournalEntry> journal(const std::optional<std::string>& tenant = std::nullopt) const;
+  void reset();  // forget every counter and the journal; scripts stay
+
+  // Stops accepting, cuts hangs short, finishes in-flight answers, flushes
+  // the journal. Idempotent.
+  void stop();
+  bool running() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace xph::mock

@@ -1,0 +1,110 @@
+#include "xph/mock/cli.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "xph/mock/server.hpp"
+
+namespace xph::mock {
+namespace {
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A scenario file (its `responses`, default {"*": "200"}) or a bare responses object.
+Responses load_script(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError(path + ": cannot read file");
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto j = nlohmann::json::parse(text.str(), nullptr, false);
+  if (j.is_discarded()) throw UsageError(path + ": not valid JSON");
+  if (!j.is_object()) throw UsageError(path + ": /: expected a scenario or a responses object");
+  const bool scenario = j.contains("responses") || j.contains("probes") || j.contains("name");
+  try {
+    if (!scenario) return responses_from_json(j, "");
+    if (!j.contains("responses")) return {{"*", Script{{Step{}}}}};
+    return responses_from_json(j.at("responses"), "/responses");
+  } catch (const ScriptError& e) {
+    throw UsageError(path + ": " + e.what());
+  }
+}
+
+void write_port_file(const std::string& path, int port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << port << "\n";
+    if (!out) throw UsageError(path + ": cannot write port file");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace
+
+int oaimock_main(int argc, char** argv) {
+  CLI::App app{"oaimock: an OpenAI-compatible mock server, scripted per attempt key.", "oaimock"};
+  ServerOptions options;
+  std::string script_file, responses_dsl, port_file, journal;
+  double hang_max_s = 60;
+  app.add_option("--host", options.host, "address to listen on")->capture_default_str();
+  app.add_option("--port", options.port, "port; 0 picks a free one")->capture_default_str()->check(CLI::Range(0, 65535));
+  auto* script = app.add_option("--script", script_file, "scenario file or bare responses object (JSON)");
+  app.add_option("--responses", responses_dsl, "step DSL for every key, e.g. '429@0.2,200'")->excludes(script);
+  app.add_option("--journal", journal, "append each request's journal entry to FILE as a JSON line");
+  app.add_option("--port-file", port_file, "write the bound port to FILE once accepting");
+  app.add_option("--hang-max", hang_max_s, "seconds a `hang` step holds a connection at most")
+      ->capture_default_str()->check(CLI::Range(0.0, 86400.0));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "oaimock: " << e.what() << "\n";
+    return 2;
+  }
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  // Blocked before any thread starts, so only sigwait below sees them.
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  try {
+    if (!script_file.empty()) options.responses = load_script(script_file);
+    if (!responses_dsl.empty()) {
+      try {
+        options.responses = {{"*", parse_script(responses_dsl)}};
+      } catch (const ScriptError& e) {
+        throw UsageError("--responses: " + std::string(e.what()));
+      }
+    }
+    if (!journal.empty()) options.journal_path = journal;
+    options.hang_max = std::chrono::milliseconds(static_cast<long>(hang_max_s * 1000));
+    Server server(std::move(options));
+    server.start();
+    std::cout << "listening on " << server.base_url() << std::endl;
+    if (!port_file.empty()) write_port_file(port_file, server.port());
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    server.stop();
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "oaimock: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace xph::mock

@@ -1,0 +1,128 @@
+#include "httplib_exchange.hpp"
+
+#include <dirent.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+
+namespace xph::mock {
+namespace {
+
+int port_of(const sockaddr_storage& a) {
+  if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
+  if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
+  return -1;
+}
+
+// Put a fresh, unconnected socket where the connection was. Closing the old
+// description sends FIN (or RST under SO_LINGER 0); httplib keeps its fd
+// number, fails its writes on the fresh socket and closes it, never touching
+// a number the process may have reused.
+void replace_socket(int fd) {
+  int fresh = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fresh < 0) throw std::runtime_error("socket() failed while cutting a connection");
+  ::dup2(fresh, fd);
+  ::close(fresh);
+}
+
+}  // namespace
+
+// httplib hands a handler no socket; find it by the ports of this exchange.
+int HttplibExchange::socket_fd() const {
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/proc/self/fd"), ::closedir);
+  if (!dir) throw std::runtime_error("cannot list /proc/self/fd");
+  while (const dirent* ent = ::readdir(dir.get())) {
+    char* end = nullptr;
+    const long fd = std::strtol(ent->d_name, &end, 10);
+    if (end == ent->d_name || *end != '\0') continue;
+    sockaddr_storage local{}, peer{};
+    socklen_t ll = sizeof local, pl = sizeof peer;
+    if (::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &ll) != 0) continue;
+    if (port_of(local) != req_.local_port) continue;
+    if (::getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &pl) != 0) continue;
+    if (port_of(peer) == req_.remote_port) return static_cast<int>(fd);
+  }
+  throw std::runtime_error("connection socket not found among /proc/self/fd");
+}
+
+// httplib still writes a response after the handler; give it a harmless one
+// (non-empty, so no error handler rewrites it) to fail on.
+void HttplibExchange::nothing_sent() {
+  res_.status = 200;
+  res_.set_content("-", "text/plain");
+  sent_.reset();
+}
+
+void HttplibExchange::send(int status, std::string content_type, std::string body, HeaderList headers) {
+  res_.status = status;
+  for (auto& [k, v] : headers) res_.set_header(k.c_str(), v);
+  res_.set_content(std::move(body), content_type.c_str());
+  sent_ = status;
+}
+
+void HttplibExchange::send_events(int status, std::vector<std::string> events, bool finish) {
+  res_.status = status;
+  res_.set_header("cache-control", "no-cache");
+  res_.set_chunked_content_provider(
+      "text/event-stream", [events = std::move(events), finish](std::size_t, httplib::DataSink& sink) {
+        for (const auto& e : events) {
+          const std::string frame = "data: " + e + "\n\n";
+          if (!sink.write(frame.data(), frame.size())) return false;
+        }
+        if (!finish) return false;  // cancel: the chunked body never ends
+        static constexpr std::string_view kDone = "data: [DONE]\n\n";
+        sink.write(kDone.data(), kDone.size());
+        sink.done();
+        return true;
+      });
+  sent_ = status;
+}
+
+void HttplibExchange::send_truncated(int status, std::string content_type, std::string body, std::size_t declared) {
+  res_.status = status;
+  res_.set_content_provider(declared, content_type.c_str(),
+                            [body = std::move(body)](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+                              if (offset >= body.size()) return false;  // cancel: fewer bytes than declared
+                              return sink.write(body.data() + offset, body.size() - offset);
+                            });
+  sent_ = status;
+}
+
+void HttplibExchange::reset() {
+  const int fd = socket_fd();
+  const linger abort_on_close{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+  replace_socket(fd);
+  nothing_sent();
+}
+
+void HttplibExchange::drop() {
+  const int fd = socket_fd();
+  ::shutdown(fd, SHUT_RDWR);
+  replace_socket(fd);
+  nothing_sent();
+}
+
+void HttplibExchange::hold() {
+  const int fd = socket_fd();
+  const auto deadline = std::chrono::steady_clock::now() + hang_max_;
+  constexpr auto kSlice = std::chrono::milliseconds(50);
+  while (std::chrono::steady_clock::now() < deadline && !stop_.raised()) {
+    pollfd p{fd, POLLIN | POLLRDHUP, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(kSlice.count()));
+    if (r < 0) break;
+    if (r == 0) continue;
+    if (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) break;
+    char c;
+    if (::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0) break;  // client closed
+    stop_.wait_for(kSlice);  // a pipelined request waits; it is not a goodbye
+  }
+  nothing_sent();
+}
+
+}  // namespace xph::mock

@@ -1,0 +1,282 @@
+#include "xph/mock/server.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "admin_routes.hpp"
+#include "elastic_pool.hpp"
+#include "httplib_exchange.hpp"
+#include "openai.hpp"
+#include "state.hpp"
+#include "step_kinds.hpp"
+#include "stop_signal.hpp"
+
+namespace xph::mock {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxThreads = 4096;
+constexpr int kMaxN = 128;
+
+std::string bearer_token(const httplib::Request& req) {
+  const std::string auth = req.get_header_value("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  return auth.rfind(kBearer, 0) == 0 ? auth.substr(kBearer.size()) : std::string();
+}
+
+std::optional<std::string> key_in(std::string_view text) {
+  constexpr std::string_view kOpen = "[xph:";
+  const auto open = text.rfind(kOpen);
+  if (open == std::string_view::npos) return std::nullopt;
+  const auto close = text.find(']', open + kOpen.size());
+  if (close == std::string_view::npos || close == open + kOpen.size()) return std::nullopt;
+  return std::string(text.substr(open + kOpen.size(), close - open - kOpen.size()));
+}
+
+std::string text_of(const json& content) {
+  if (content.is_string()) return content.get<std::string>();
+  std::string out;
+  if (content.is_array())
+    for (const auto& part : content)
+      if (part.is_object() && part.contains("text") && part["text"].is_string()) out += part["text"].get<std::string>();
+  return out;
+}
+
+// `[xph:KEY]` in the last user message or the prompt; else X-Xph-Key; else `_`.
+std::string attempt_key(const json& body, Endpoint ep, const httplib::Request& req) {
+  std::string text;
+  if (ep == Endpoint::Chat) {
+    const auto& messages = body["messages"];
+    for (auto it = messages.rbegin(); it != messages.rend(); ++it)
+      if (it->is_object() && it->value("role", "") == "user") {
+        text = text_of(it->value("content", json()));
+        break;
+      }
+  } else {
+    const auto& prompt = body["prompt"];
+    text = prompt.is_array() && !prompt.empty() ? text_of(prompt.back()) : text_of(prompt);
+  }
+  if (auto key = key_in(text)) return *key;
+  if (req.has_header("X-Xph-Key")) return req.get_header_value("X-Xph-Key");
+  return "_";
+}
+
+struct BadRequest {
+  std::string message;
+  std::optional<std::string> param;
+};
+
+// What OpenAI itself refuses before any model runs.
+std::optional<BadRequest> validate(const json& body, Endpoint ep) {
+  if (body.is_discarded() || !body.is_object())
+    return BadRequest{"We could not parse the JSON body of your request. The OpenAI API expects a JSON object.", {}};
+  if (!body.contains("model") || !body["model"].is_string())
+    return BadRequest{"you must provide a model parameter", "model"};
+  if (ep == Endpoint::Chat && (!body.contains("messages") || !body["messages"].is_array()))
+    return BadRequest{"'messages' is a required property and must be an array", "messages"};
+  if (ep == Endpoint::Completions &&
+      (!body.contains("prompt") || !(body["prompt"].is_string() || body["prompt"].is_array())))
+    return BadRequest{"'prompt' is a required property and must be a string or an array", "prompt"};
+  if (body.contains("n") && !body["n"].is_null() &&
+      (!body["n"].is_number_integer() || body["n"].get<long>() < 1 || body["n"].get<long>() > kMaxN))
+    return BadRequest{"n must be an integer from 1 to " + std::to_string(kMaxN), "n"};
+  if (body.contains("stream") && !body["stream"].is_null() && !body["stream"].is_boolean())
+    return BadRequest{"stream must be a boolean", "stream"};
+  return std::nullopt;
+}
+
+std::string openai_error_for(int status, const httplib::Request& req) {
+  switch (status) {
+    case 404:
+      return openai::error_body("Unknown request URL: " + req.method + " " + req.path + ".",
+                                "invalid_request_error", "unknown_url");
+    case 413:
+      return openai::error_body("Request body too large.", "invalid_request_error", "request_too_large");
+    default:
+      return openai::error_body("The server could not handle this request (HTTP " + std::to_string(status) + ").",
+                                openai::error_type(status, std::nullopt), std::nullopt);
+  }
+}
+
+}  // namespace
+
+struct Server::Impl {
+  explicit Impl(ServerOptions o) : options(std::move(o)), state(options.responses, options.journal_path) {}
+
+  void handle_completion(const httplib::Request& req, httplib::Response& res, Endpoint ep);
+  std::string next_request_id();
+  void configure();
+
+  ServerOptions options;
+  State state;
+  StopSignal stop_signal;
+  httplib::Server http;
+  std::thread thread;
+  int port = -1;
+  std::atomic<bool> stopped{false};
+  std::atomic<std::uint64_t> request_counter{0};
+  const std::uint64_t nonce =
+      (static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) ^
+       (static_cast<std::uint64_t>(::getpid()) << 32)) & 0xffffffffffffULL;
+};
+
+std::string Server::Impl::next_request_id() {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "req_%012llx%08llx", static_cast<unsigned long long>(nonce),
+                static_cast<unsigned long long>(request_counter++));
+  return buf;
+}
+
+void Server::Impl::handle_completion(const httplib::Request& req, httplib::Response& res, Endpoint ep) {
+  const auto began = std::chrono::steady_clock::now();
+  JournalEntry entry;
+  entry.t_ms = state.elapsed_ms();
+  entry.tenant = bearer_token(req);
+  entry.method = req.method;
+  entry.path = req.path;
+  entry.request_id = res.get_header_value("x-request-id");
+  auto finish = [&] {
+    entry.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
+    state.record(std::move(entry));
+  };
+
+  const json body = json::parse(req.body, nullptr, false);
+  if (auto bad = validate(body, ep)) {
+    res.status = 400;
+    res.set_content(openai::error_body(bad->message, "invalid_request_error", std::nullopt, bad->param),
+                    "application/json");
+    entry.status = 400;
+    if (body.is_object() && body.contains("model") && body["model"].is_string()) entry.model = body["model"];
+    return finish();
+  }
+
+  Turn turn;
+  turn.endpoint = ep;
+  turn.model = body["model"].get<std::string>();
+  turn.n = body.contains("n") && !body["n"].is_null() ? body["n"].get<int>() : 1;
+  turn.stream = body.value("stream", false) == true;
+  turn.key = attempt_key(body, ep, req);
+  const auto [step, k] = state.next(entry.tenant, turn.key);
+  turn.k = k;
+
+  HttplibExchange ex(req, res, stop_signal, options.hang_max);
+  serve(step, turn, ex);
+
+  entry.key = turn.key;
+  entry.k = k;
+  entry.model = turn.model;
+  entry.n = turn.n;
+  entry.stream = turn.stream;
+  entry.step = to_string(step);
+  entry.status = ex.sent_status();
+  if (step.kind != StepKind::Status) entry.fault = std::string(name(step.kind));
+  finish();
+}
+
+void Server::Impl::configure() {
+  http.new_task_queue = [] { return new ElasticPool(kMaxThreads); };
+  http.set_tcp_nodelay(true);
+  // httplib closes a keep-alive connection after 5 requests by default; a
+  // benchmark client then pays a reconnect every fifth request.
+  http.set_keep_alive_max_count(1'000'000);
+  http.set_payload_max_length(options.max_body_bytes);
+  http.set_pre_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+    res.set_header("x-request-id", next_request_id());
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  http.Post("/v1/chat/completions",
+            [this](const httplib::Request& q, httplib::Response& s) { handle_completion(q, s, Endpoint::Chat); });
+  http.Post("/v1/completions",
+            [this](const httplib::Request& q, httplib::Response& s) { handle_completion(q, s, Endpoint::Completions); });
+  http.Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(openai::models(), "application/json");
+  });
+  register_admin_routes(http, state);
+  // Anything httplib refuses itself (unknown path, body too large, a request
+  // line it cannot parse) still gets the body its client expects.
+  http.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (!res.has_header("x-request-id")) res.set_header("x-request-id", next_request_id());
+    if (is_admin_path(req.path))
+      send_admin_error(res, res.status, "no admin route " + req.method + " " + req.path);
+    else
+      res.set_content(openai_error_for(res.status, req), "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown error";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    res.status = 500;
+    res.set_content(openai::error_body("xph mock internal error: " + what, "server_error", std::nullopt),
+                    "application/json");
+  });
+}
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) { impl_->configure(); }
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  if (impl_->thread.joinable()) throw std::logic_error("server already started");
+  // Writes to a connection we cut (reset, drop) must fail, not kill us.
+  ::signal(SIGPIPE, SIG_IGN);
+  auto& http = impl_->http;
+  if (impl_->options.port == 0)
+    impl_->port = http.bind_to_any_port(impl_->options.host);
+  else
+    impl_->port = http.bind_to_port(impl_->options.host, impl_->options.port) ? impl_->options.port : -1;
+  if (impl_->port <= 0)
+    throw std::runtime_error("cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port));
+  auto ended = std::make_shared<std::atomic<bool>>(false);
+  impl_->thread = std::thread([&http, ended] {
+    http.listen_after_bind();
+    *ended = true;
+  });
+  // bind + listen already happened: connections queue from here. Wait until
+  // the accept loop runs so a caller's "ready" means ready.
+  while (!http.is_running() && !*ended) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (*ended) {
+    impl_->thread.join();
+    throw std::runtime_error("server on port " + std::to_string(impl_->port) + " stopped as it started");
+  }
+}
+
+int Server::port() const { return impl_->port; }
+
+std::string Server::base_url() const {
+  const auto& host = impl_->options.host;
+  return "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(impl_->port);
+}
+
+void Server::put_tenant(const std::string& token, Responses responses) {
+  impl_->state.put_tenant(token, std::move(responses));
+}
+bool Server::drop_tenant(const std::string& token) { return impl_->state.drop_tenant(token); }
+std::vector<JournalEntry> Server::journal(const std::optional<std::string>& tenant) const {
+  return impl_->state.journal(tenant);
+}
+void Server::reset() { impl_->state.reset(); }
+bool Server::running() const { return impl_->thread.joinable() && !impl_->stopped; }
+
+void Server::stop() {
+  if (!impl_->thread.joinable() || impl_->stopped.exchange(true)) return;
+  impl_->stop_signal.raise();
+  impl_->http.stop();
+  impl_->thread.join();  // listen_after_bind returns once in-flight tasks end
+  impl_->state.flush();
+}
+
+}  // namespace xph::mock
