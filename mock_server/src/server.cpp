@@ -1,6 +1,7 @@
 #include "xph/mock/server.hpp"
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -122,6 +123,7 @@ struct Server::Impl {
   std::thread thread;
   int port = -1;
   std::atomic<bool> stopped{false};
+  int listen_fd = -1;
   std::atomic<std::uint64_t> request_counter{0};
   const std::uint64_t nonce =
       (static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) ^
@@ -188,6 +190,13 @@ void Server::Impl::configure() {
   // benchmark client then pays a reconnect every fifth request.
   http.set_keep_alive_max_count(1'000'000);
   http.set_payload_max_length(options.max_body_bytes);
+  // httplib's default adds SO_REUSEPORT, which lets a second server share a
+  // port already in use; we want "port in use" to be an error instead.
+  http.set_socket_options([this](int fd) {
+    const int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    listen_fd = fd;
+  });
   http.set_pre_routing_handler([this](const httplib::Request&, httplib::Response& res) {
     res.set_header("x-request-id", next_request_id());
     return httplib::Server::HandlerResponse::Unhandled;
@@ -240,6 +249,10 @@ void Server::start() {
     impl_->port = http.bind_to_port(impl_->options.host, impl_->options.port) ? impl_->options.port : -1;
   if (impl_->port <= 0)
     throw std::runtime_error("cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port));
+  // httplib listens with a backlog of 5: 64 clients connecting at once
+  // overflow it and some lose their first request. Listening again on the
+  // same socket only raises the backlog.
+  ::listen(impl_->listen_fd, SOMAXCONN);
   auto ended = std::make_shared<std::atomic<bool>>(false);
   impl_->thread = std::thread([&http, ended] {
     http.listen_after_bind();

@@ -1,0 +1,156 @@
+// Each fault as a real client socket sees it. Every wait is bounded.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "util/mock_server_fixture.hpp"
+#include "util/raw_client.hpp"
+
+using namespace xph::mock;
+using namespace std::chrono_literals;
+using xph::test::chat_request;
+using xph::test::Ending;
+using xph::test::MockServerFixture;
+using xph::test::RawClient;
+using nlohmann::json;
+
+namespace {
+
+Responses dsl(const char* text) { return {{"*", parse_script(text)}}; }
+
+struct Http {
+  int status = 0;
+  std::string headers;
+  std::string body;
+  std::size_t content_length = 0;
+};
+
+Http split(const std::string& raw) {
+  Http h;
+  const auto end = raw.find("\r\n\r\n");
+  if (end == std::string::npos) return h;
+  h.headers = raw.substr(0, end);
+  h.body = raw.substr(end + 4);
+  h.status = std::stoi(raw.substr(9, 3));
+  const auto cl = h.headers.find("Content-Length: ");
+  if (cl != std::string::npos) h.content_length = std::stoul(h.headers.substr(cl + 16));
+  return h;
+}
+
+}  // namespace
+
+class Faults : public MockServerFixture {
+ protected:
+  xph::test::RawReply ask(const char* script, std::chrono::milliseconds limit = 5s, const std::string& extra = "") {
+    server().put_tenant("t", dsl(script));
+    RawClient c(port());
+    c.send(chat_request("f#0", "t", extra));
+    return c.read_all(limit);
+  }
+};
+
+TEST_F(Faults, ResetSendsRstAndNoBytes) {
+  const auto reply = ask("reset");
+  EXPECT_EQ(reply.ending, Ending::Reset) << to_string(reply.ending);
+  EXPECT_EQ(reply.bytes, "");
+  const auto journal = journal_of("t", 1);
+  ASSERT_EQ(journal.size(), 1u);
+  EXPECT_EQ(journal[0].fault, "reset");
+  EXPECT_FALSE(journal[0].status.has_value());
+}
+
+TEST_F(Faults, DropClosesCleanlyWithNoBytes) {
+  const auto reply = ask("drop");
+  EXPECT_EQ(reply.ending, Ending::Closed) << to_string(reply.ending);
+  EXPECT_EQ(reply.bytes, "");
+  EXPECT_EQ(journal_of("t", 1).at(0).fault, "drop");
+}
+
+TEST_F(Faults, ServerServesOnAfterCuttingConnections) {
+  ask("reset");
+  ask("drop");
+  server().put_tenant("t", dsl("200"));
+  RawClient c(port());
+  c.send(chat_request("after", "t"));
+  const auto reply = c.read_all(5s);
+  EXPECT_EQ(split(reply.bytes).status, 200);
+}
+
+TEST_F(Faults, HangSendsNothingUntilTheServersBound) {
+  start({.hang_max = 600ms});
+  const auto reply = ask("hang", 10s);
+  EXPECT_EQ(reply.bytes, "");
+  EXPECT_EQ(reply.ending, Ending::Closed);
+  EXPECT_GE(reply.elapsed, 600ms);  // held at least as long as the bound
+  const auto journal = journal_of("t", 1);
+  ASSERT_EQ(journal.size(), 1u);
+  EXPECT_EQ(journal[0].fault, "hang");
+  EXPECT_FALSE(journal[0].status.has_value());
+}
+
+TEST_F(Faults, HangEndsWhenTheClientGivesUp) {
+  start({.hang_max = 60s});
+  server().put_tenant("t", dsl("hang"));
+  {
+    RawClient c(port());
+    c.send(chat_request("f#0", "t"));
+    EXPECT_EQ(c.read_all(300ms).ending, Ending::TimedOut);
+  }  // client closes here
+  // The journal entry appears once the server notices; bounded wait.
+  ASSERT_EQ(journal_of("t", 1).size(), 1u);
+}
+
+TEST_F(Faults, StopCutsHangsShort) {
+  start({.hang_max = 60s});
+  server().put_tenant("t", dsl("hang"));
+  RawClient c(port());
+  c.send(chat_request("f#0", "t"));
+  std::this_thread::sleep_for(100ms);
+  std::thread stopper([&] { server().stop(); });
+  const auto reply = c.read_all(10s);
+  stopper.join();
+  EXPECT_NE(reply.ending, Ending::TimedOut);
+  EXPECT_EQ(journal_of("t", 1).size(), 1u);
+}
+
+TEST_F(Faults, MalformedIsA200ThatIsNotJson) {
+  const auto h = split(ask("malformed").bytes);
+  EXPECT_EQ(h.status, 200);
+  EXPECT_FALSE(h.body.empty());
+  EXPECT_TRUE(json::parse(h.body, nullptr, false).is_discarded()) << h.body;
+}
+
+TEST_F(Faults, TruncateStopsShortOfContentLength) {
+  const auto reply = ask("truncate");
+  const auto h = split(reply.bytes);
+  EXPECT_EQ(h.status, 200);
+  EXPECT_GT(h.content_length, 0u);
+  EXPECT_GT(h.body.size(), 0u);
+  EXPECT_LT(h.body.size(), h.content_length);
+  EXPECT_EQ(reply.ending, Ending::Closed);
+}
+
+TEST_F(Faults, TruncatedStreamNeverEnds) {
+  const auto reply = ask("truncate", 5s, R"("stream":true,)");
+  EXPECT_EQ(split(reply.bytes).status, 200);
+  EXPECT_NE(reply.bytes.find("data: {"), std::string::npos);
+  EXPECT_EQ(reply.bytes.find("[DONE]"), std::string::npos);
+  EXPECT_EQ(reply.bytes.find("\r\n0\r\n\r\n"), std::string::npos);  // no last chunk
+}
+
+TEST_F(Faults, EmptyHasNoChoices) {
+  const auto h = split(ask("empty").bytes);
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(json::parse(h.body)["choices"], json::array());
+}
+
+TEST_F(Faults, SlowAnswersAfterItsDelay) {
+  const auto reply = ask("slow@0.3");
+  EXPECT_GE(reply.elapsed, 300ms);
+  const auto h = split(reply.bytes);
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(json::parse(h.body)["choices"][0]["message"]["content"], "xph:f#0:r0:c0");
+  EXPECT_EQ(journal_of("t", 1).at(0).fault, "slow");
+  EXPECT_EQ(journal_of("t", 1).at(0).status, 200);
+}

@@ -1,0 +1,73 @@
+// Tenants and per-key counters, without HTTP.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "state.hpp"
+
+using namespace xph::mock;
+
+namespace {
+Responses dsl(const char* text) { return {{"*", parse_script(text)}}; }
+}  // namespace
+
+TEST(State, EachKeyWalksItsOwnSequence) {
+  State state(dsl("429,500,200"), std::nullopt);
+  EXPECT_EQ(state.next("t", "a").step.status, 429);
+  EXPECT_EQ(state.next("t", "b").step.status, 429);
+  EXPECT_EQ(state.next("t", "a").step.status, 500);
+  EXPECT_EQ(state.next("t", "a").step.status, 200);
+  const auto fourth = state.next("t", "a");
+  EXPECT_EQ(fourth.step.status, 200);
+  EXPECT_EQ(fourth.k, 3);
+}
+
+TEST(State, TokensWithoutScriptShareDefaultsButNotCounters) {
+  State state(dsl("429,200"), std::nullopt);
+  EXPECT_EQ(state.next("x", "a").k, 0);
+  EXPECT_EQ(state.next("y", "a").k, 0);
+  EXPECT_EQ(state.next("y", "a").step.status, 200);
+}
+
+TEST(State, PutTenantScriptsItAndRestartsItsCounters) {
+  State state(dsl("200"), std::nullopt);
+  state.next("t", "a");
+  state.put_tenant("t", dsl("503"));
+  const auto turn = state.next("t", "a");
+  EXPECT_EQ(turn.k, 0);
+  EXPECT_EQ(turn.step.status, 503);
+  EXPECT_EQ(state.next("other", "a").step.status, 200);
+  EXPECT_TRUE(state.drop_tenant("t"));
+  EXPECT_FALSE(state.drop_tenant("t"));
+  EXPECT_EQ(state.next("t", "a").step.status, 200);
+}
+
+TEST(State, JournalFiltersByTenantAndNumbersEntries) {
+  State state(dsl("200"), std::nullopt);
+  for (const char* tenant : {"a", "b", "a"}) {
+    JournalEntry e;
+    e.tenant = tenant;
+    state.record(e);
+  }
+  const auto a = state.journal("a");
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].seq, 0u);
+  EXPECT_EQ(a[1].seq, 2u);
+  EXPECT_EQ(state.journal(std::nullopt).size(), 3u);
+  state.reset();
+  EXPECT_TRUE(state.journal(std::nullopt).empty());
+}
+
+TEST(State, JournalEntryRoundTripsThroughJson) {
+  JournalEntry e;
+  e.seq = 4;
+  e.tenant = "t";
+  e.key = "p#1";
+  e.k = 2;
+  e.step = "429@0.25";
+  e.status = 429;
+  e.request_id = "req_1";
+  const nlohmann::json j = e;
+  EXPECT_TRUE(j.at("fault").is_null());
+  EXPECT_EQ(j.get<JournalEntry>(), e);
+}
