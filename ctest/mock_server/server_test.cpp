@@ -245,6 +245,16 @@ TEST_F(MockServer, AdminApiScriptsTenantsAndServesTheJournal) {
   EXPECT_EQ(json::parse(gone->body)["status"], 404);
   EXPECT_EQ(admin.Post("/_xph/reset", "", "application/json")->status, 200);
   EXPECT_TRUE(json::parse(admin.Get("/_xph/journal")->body).empty());
+  EXPECT_EQ(admin.Get("/_xph/nothing")->status, 404);
+}
+
+TEST_F(MockServer, ResetAcceptsABodylessPost) {
+  server().put_tenant("t", dsl("429,200"));
+  EXPECT_EQ(client().Post("/v1/chat/completions", chat_body("a"), "application/json")->status, 429);
+  xph::test::RawClient raw(port());  // as `curl -X POST` sends it: no Content-Length
+  raw.send("POST /_xph/reset HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_THAT(raw.read_all(std::chrono::seconds(5)).bytes, ::testing::StartsWith("HTTP/1.1 200"));
+  EXPECT_EQ(client().Post("/v1/chat/completions", chat_body("a"), "application/json")->status, 429);
 }
 
 // 64 clients hammer one key; each k must be handed out exactly once.

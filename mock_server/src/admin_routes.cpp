@@ -67,7 +67,9 @@ void register_admin_routes(httplib::Server& http, State& state) {
     send_json(res, {{"tenant", req.matches[1]}, {"ok", true}});
   });
   http.Get("/_xph/journal", [&state](Req req, Res res) { get_journal(state, req, res); });
-  http.Post("/_xph/reset", [&state](Req, Res res) {
+  // A content-reader handler, so a bodyless `curl -X POST` (no
+  // Content-Length) is not refused with 400 before it gets here.
+  http.Post("/_xph/reset", [&state](Req, Res res, const httplib::ContentReader&) {
     state.reset();
     send_json(res, {{"ok", true}});
   });

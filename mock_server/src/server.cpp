@@ -215,7 +215,9 @@ void Server::Impl::configure() {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     if (!res.has_header("x-request-id")) res.set_header("x-request-id", next_request_id());
     if (is_admin_path(req.path))
-      send_admin_error(res, res.status, "no admin route " + req.method + " " + req.path);
+      send_admin_error(res, res.status,
+                       res.status == 404 ? "no admin route " + req.method + " " + req.path
+                                         : "request refused (HTTP " + std::to_string(res.status) + ")");
     else
       res.set_content(openai_error_for(res.status, req), "application/json");
     return httplib::Server::HandlerResponse::Handled;

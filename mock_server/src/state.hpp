@@ -3,7 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <thread>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -46,9 +49,21 @@ class State {
   const std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
   mutable std::mutex mu_;
   std::unordered_map<std::string, Tenant> tenants_;
-  std::vector<JournalEntry> journal_;
+  std::deque<JournalEntry> journal_;  // a vector would copy it all under the lock as it grows
   std::uint64_t next_seq_ = 0;
+
+  // The journal file is written by its own thread, which serialises batches
+  // of entries taken from journal_ every few milliseconds: no request waits
+  // on JSON or write(2), and lines keep seq order.
+  void write_file();
+  std::size_t handed_ = 0;                   // journal_[0, handed_) went to the writer
+  std::vector<JournalEntry> orphans_;         // unwritten entries a reset() took out
   std::FILE* file_ = nullptr;
+  std::condition_variable writer_cv_;         // with mu_
+  std::condition_variable written_cv_;        // with mu_
+  std::uint64_t flush_asked_ = 0, flush_done_ = 0;
+  bool closing_ = false;
+  std::thread writer_;
 };
 
 }  // namespace xph::mock

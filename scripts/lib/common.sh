@@ -1,0 +1,40 @@
+# Shared by scripts/run, scripts/test and scripts/bench-*: install what is
+# missing (as root) or print the line to run, then configure and build.
+set -euo pipefail
+
+XPH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+XPH_BUILD=${XPH_BUILD:-$XPH_ROOT/build}
+
+# Debian 12 package names; everything comes from Debian, nothing is vendored.
+XPH_PACKAGES=(g++ cmake make pkg-config libcpp-httplib-dev nlohmann-json3-dev libboost1.81-dev
+  libboost-filesystem1.81-dev libcli11-dev libgtest-dev libgmock-dev googletest
+  python3 python3-httpx python3-backoff curl)
+
+xph_missing() {
+  local p missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  echo "${missing[@]:-}"
+}
+
+# xph_install [extra packages...]
+xph_install() {
+  local missing
+  missing=$(xph_missing "${XPH_PACKAGES[@]}" "$@")
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing Debian packages; run:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y $missing" >&2
+    exit 1
+  fi
+  echo "installing: $missing"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+}
+
+# xph_build [extra cmake args...]
+xph_build() {
+  cmake -S "$XPH_ROOT" -B "$XPH_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$XPH_BUILD" -j "$(nproc)"
+}
