@@ -284,6 +284,10 @@ std::vector<JournalEntry> Server::journal(const std::optional<std::string>& tena
   return impl_->state.journal(tenant);
 }
 void Server::reset() { impl_->state.reset(); }
+Server::Activity Server::activity(const std::string& tenant) const {
+  const auto [begun, finished] = impl_->state.activity(tenant);
+  return {begun, finished};
+}
 bool Server::running() const { return impl_->thread.joinable() && !impl_->stopped; }
 
 void Server::stop() {

@@ -62,6 +62,7 @@ State::Turn State::next(const std::string& tenant, const std::string& key) {
   Tenant& t = tenants_[tenant];
   const Responses& responses = t.responses ? *t.responses : *defaults_;
   const long k = t.counters[key]++;
+  ++t.begun;
   const Script* script = find_script(responses, key);
   // No pattern matched and no `*`: the plain 200 a bare server would give.
   return {script ? script->at(static_cast<std::size_t>(k)) : Step{}, k};
@@ -80,6 +81,7 @@ bool State::drop_tenant(const std::string& token) {
 void State::record(JournalEntry entry) {
   std::lock_guard lock(mu_);
   entry.seq = next_seq_++;
+  if (entry.key) ++tenants_[entry.tenant].finished;
   journal_.push_back(std::move(entry));
 }
 
@@ -90,6 +92,13 @@ std::vector<JournalEntry> State::journal(const std::optional<std::string>& tenan
   for (const auto& e : journal_)
     if (e.tenant == *tenant) out.push_back(e);
   return out;
+}
+
+std::pair<std::uint64_t, std::uint64_t> State::activity(const std::string& tenant) const {
+  std::lock_guard lock(mu_);
+  const auto it = tenants_.find(tenant);
+  return it == tenants_.end() ? std::pair<std::uint64_t, std::uint64_t>{0, 0}
+                              : std::pair{it->second.begun, it->second.finished};
 }
 
 void State::reset() {

@@ -34,6 +34,7 @@ class State {
   void put_tenant(const std::string& token, Responses responses);
   bool drop_tenant(const std::string& token);
   void record(JournalEntry entry);  // assigns seq; appends to the file too
+  std::pair<std::uint64_t, std::uint64_t> activity(const std::string& tenant) const;  // begun, finished
   std::vector<JournalEntry> journal(const std::optional<std::string>& tenant) const;
   void reset();
   void flush();
@@ -43,6 +44,7 @@ class State {
   struct Tenant {
     std::shared_ptr<const Responses> responses;  // null: the start-up script
     std::unordered_map<std::string, long> counters;
+    std::uint64_t begun = 0, finished = 0;
   };
 
   const std::shared_ptr<const Responses> defaults_;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,14 @@ class Server {
   bool drop_tenant(const std::string& token);
   std::vector<JournalEntry> journal(const std::optional<std::string>& tenant = std::nullopt) const;
   void reset();  // forget every counter and the journal; scripts stay
+
+  // Scripted requests a tenant has begun and finished: a harness watching a
+  // quiet client tells "waiting on us" (begun > finished) from "stuck".
+  struct Activity {
+    std::uint64_t begun = 0, finished = 0;
+    bool operator==(const Activity&) const = default;
+  };
+  Activity activity(const std::string& tenant) const;
 
   // Stops accepting, cuts hangs short, finishes in-flight answers, flushes
   // the journal. Idempotent.

@@ -1,0 +1,16 @@
+// The oracle: a pure function from what the case asked, what the server sent
+// (the journal) and what the SUT reported, to findings and a verdict.
+#pragma once
+
+#include "xph/harness/runner.hpp"
+#include "xph/harness/scenario.hpp"
+#include "xph/harness/verdict.hpp"
+
+namespace xph::harness {
+
+Judgement judge(const Case&, const CaseRun&);
+
+// Lines of SUT output that show an error failing to cross the boundary.
+std::vector<std::string> boundary_lines(const std::string& text);
+
+}  // namespace xph::harness

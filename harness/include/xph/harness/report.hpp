@@ -1,0 +1,62 @@
+// Reporters listen to a run; console, JSON and JUnit are three of them.
+#pragma once
+
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xph/harness/verdict.hpp"
+
+namespace xph::harness {
+
+struct CaseReport {
+  std::string id, scenario, scenario_file, sut;
+  Verdict verdict = Verdict::Pass;
+  std::vector<std::string> flags;
+  std::vector<Finding> findings;
+  std::string expected;
+  bool met = true;
+  double duration_s = 0;
+  std::string replay;  // the command that runs this case alone
+};
+
+struct RunSummary {
+  int cases = 0, met = 0;
+  double seconds = 0;
+};
+
+class Reporter {
+ public:
+  virtual ~Reporter() = default;
+  virtual void on_case_finished(const CaseReport&) = 0;
+  virtual void on_run_finished(const RunSummary&) = 0;
+};
+
+class MulticastReporter final : public Reporter {
+ public:
+  void add(std::unique_ptr<Reporter> r) { reporters_.push_back(std::move(r)); }
+  void on_case_finished(const CaseReport& c) override {
+    for (auto& r : reporters_) r->on_case_finished(c);
+  }
+  void on_run_finished(const RunSummary& s) override {
+    for (auto& r : reporters_) r->on_run_finished(s);
+  }
+
+ private:
+  std::vector<std::unique_ptr<Reporter>> reporters_;
+};
+
+std::unique_ptr<Reporter> console_reporter(std::ostream&);
+std::unique_ptr<Reporter> json_reporter(const std::string& path);
+std::unique_ptr<Reporter> junit_reporter(const std::string& path);
+// Collects reports (for `xph matrix` and tests).
+class CollectingReporter final : public Reporter {
+ public:
+  void on_case_finished(const CaseReport& c) override { cases.push_back(c); }
+  void on_run_finished(const RunSummary& s) override { summary = s; }
+  std::vector<CaseReport> cases;
+  RunSummary summary;
+};
+
+}  // namespace xph::harness

@@ -1,0 +1,3 @@
+#include "refsut.hpp"
+
+int main(int argc, char** argv) { return xph::refsut::main(argc, argv); }

@@ -1,0 +1,228 @@
+#include "xph/harness/app.hpp"
+
+#include <fnmatch.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "xph/harness/report.hpp"
+#include "xph/harness/session.hpp"
+#include "xph/harness/suts.hpp"
+#include "xph/mock/cli.hpp"
+
+namespace xph::harness {
+namespace {
+
+namespace fs = std::filesystem;
+
+int default_jobs() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+std::string default_scenarios() {
+  if (fs::is_directory("scenarios")) return "scenarios";
+  return std::string(XPH_SOURCE_DIR) + "/scenarios";
+}
+
+std::vector<Scenario> load_all(const std::vector<std::string>& paths) {
+  std::vector<Scenario> out;
+  std::map<std::string, std::string> names;
+  for (const auto& file : scenario_files(paths)) {
+    out.push_back(load_scenario(file));
+    const auto [it, fresh] = names.emplace(out.back().name, file.string());
+    if (!fresh && it->second != file.string())
+      throw InputError(file.string() + ": /name: \"" + out.back().name + "\" is also the name in " + it->second);
+  }
+  return out;
+}
+
+// --sut-name names the --sut-cmd just before it; CLI11 keeps no order across
+// options, so pair them from argv.
+std::vector<SutChoice> sut_choices(int argc, char** argv) {
+  std::vector<SutChoice> out;
+  int unnamed = 0;
+  std::vector<std::pair<std::string, std::string>> cmds;  // text, name
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](const std::string& flag) -> std::optional<std::string> {
+      if (a == flag) {
+        if (i + 1 >= argc) throw InputError(flag + ": needs a value");
+        return std::string(argv[++i]);
+      }
+      if (a.rfind(flag + "=", 0) == 0) return a.substr(flag.size() + 1);
+      return std::nullopt;
+    };
+    if (auto v = value("--sut")) {
+      out.push_back({builtin_sut(*v), "--sut " + shell_quote(*v)});
+    } else if (auto v2 = value("--sut-cmd")) {
+      cmds.emplace_back(*v2, "");
+      out.push_back({SutCommand{}, ""});
+    } else if (auto v3 = value("--sut-name")) {
+      if (cmds.empty() || !cmds.back().second.empty())
+        throw InputError("--sut-name " + *v3 + ": must follow a --sut-cmd");
+      cmds.back().second = *v3;
+    }
+  }
+  std::size_t k = 0;
+  for (auto& choice : out) {
+    if (!choice.replay_args.empty()) continue;
+    auto& [text, name] = cmds[k++];
+    if (name.empty()) name = "cmd" + std::to_string(++unnamed);
+    choice.command = command_sut(text, name);
+    choice.replay_args = "--sut-cmd " + shell_quote(text) + " --sut-name " + shell_quote(name);
+  }
+  if (out.empty()) out.push_back({builtin_sut("ref"), "--sut ref"});
+  return out;
+}
+
+struct ReportFlags {
+  std::string json, junit;
+  int jobs = default_jobs();
+};
+
+void add_report_flags(CLI::App& cmd, ReportFlags& f) {
+  cmd.add_option("-j,--jobs", f.jobs, "cases run side by side")->check(CLI::Range(1, 256))->capture_default_str();
+  cmd.add_option("--json", f.json, "write every case as JSON to FILE");
+  cmd.add_option("--junit", f.junit, "write JUnit XML to FILE");
+}
+
+MulticastReporter make_reporters(const ReportFlags& f, bool console) {
+  MulticastReporter r;
+  if (console) r.add(console_reporter(std::cout));
+  if (!f.json.empty()) r.add(json_reporter(f.json));
+  if (!f.junit.empty()) r.add(junit_reporter(f.junit));
+  return r;
+}
+
+int exit_code(const RunSummary& s) { return s.met == s.cases ? 0 : 1; }
+
+void print_matrix(const std::vector<Scenario>& scenarios, const std::vector<SutChoice>& suts,
+                  const std::vector<CaseReport>& cases) {
+  // A cell: the scenario's worst verdict over its cases, and whether every
+  // case met its expectation.
+  std::map<std::pair<std::string, std::string>, std::pair<Verdict, bool>> cell;
+  for (const auto& c : cases) {
+    auto [it, fresh] = cell.try_emplace({c.scenario, c.sut}, c.verdict, c.met);
+    if (!fresh) {
+      it->second.first = std::min(it->second.first, c.verdict);
+      it->second.second = it->second.second && c.met;
+    }
+  }
+  std::size_t w = 10;
+  for (const auto& s : scenarios) w = std::max(w, s.name.size());
+  std::ostringstream out;
+  out << '\n' << std::left << std::setw(static_cast<int>(w)) << "scenario";
+  for (const auto& sut : suts) out << "  " << std::setw(20) << sut.command.name;
+  out << '\n';
+  for (const auto& s : scenarios) {
+    out << std::setw(static_cast<int>(w)) << s.name;
+    for (const auto& sut : suts) {
+      const auto it = cell.find({s.name, sut.command.name});
+      std::string text = it == cell.end() ? "-" : std::string(name(it->second.first)) + (it->second.second ? "" : " !");
+      out << "  " << std::setw(20) << text;
+    }
+    out << '\n';
+  }
+  out << "\nA cell is the worst verdict over the scenario's cases; '!' marks a scenario where some case did not\n"
+         "meet its expectation (the lines above say which, and how to replay it).\n";
+  std::cout << out.str();
+}
+
+}  // namespace
+
+int xph_main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "serve") return mock::oaimock_main(argc - 1, argv + 1);
+
+  CLI::App app{"xph: replays probe orderings against systems under test and judges whether every error "
+               "crossed the process boundary intact.",
+               "xph"};
+  app.require_subcommand(1);
+  ReportFlags flags;
+  std::vector<std::string> paths;
+  std::vector<std::string> sut_names, sut_cmds, sut_labels;
+  std::string filter = "*";
+
+  auto* run = app.add_subcommand("run", "run scenario files or folders against SUTs");
+  run->add_option("paths", paths, "scenario files or folders (default: scenarios/)");
+  run->add_option("--sut", sut_names, "a built-in SUT (see `xph suts`); repeatable");
+  run->add_option("--sut-cmd", sut_cmds, "a program that speaks contract section 4, as one string; repeatable");
+  run->add_option("--sut-name", sut_labels, "name of the --sut-cmd just before it");
+  run->add_option("--filter", filter, "only case ids matching this glob")->capture_default_str();
+  add_report_flags(*run, flags);
+
+  auto* matrix = app.add_subcommand("matrix", "every bundled scenario against every available built-in SUT");
+  add_report_flags(*matrix, flags);
+
+  auto* fuzz = app.add_subcommand("fuzz", "random scenarios, judged and shrunk (not built yet)");
+  fuzz->allow_extras();
+  app.add_subcommand("suts", "the built-in SUT names and whether each can run here");
+  app.add_subcommand("serve", "same as oaimock (see `xph serve --help`)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {  // help of a subcommand
+      std::cout << (app.get_subcommands().empty() ? app.help() : app.get_subcommands().front()->help());
+      return 0;
+    }
+    std::cerr << "xph: " << e.what() << "\n";
+    return 2;
+  }
+
+  become_subreaper();
+  try {
+    if (app.got_subcommand("suts")) {
+      for (const auto& s : builtin_suts())
+        std::cout << std::left << std::setw(26) << s.name << (s.command ? "available    " : "unavailable  ")
+                  << (s.command ? s.description : s.why_not) << "\n";
+      return 0;
+    }
+    if (app.got_subcommand("fuzz")) {
+      std::cerr << "xph fuzz: not built yet (issue 5); use `xph run` with scenario files\n";
+      return 2;
+    }
+    std::vector<SutChoice> suts;
+    std::vector<Scenario> scenarios;
+    if (app.got_subcommand("matrix")) {
+      for (const auto& s : builtin_suts())
+        if (s.command) suts.push_back({*s.command, "--sut " + s.name});
+      scenarios = load_all({default_scenarios()});
+    } else {
+      suts = sut_choices(argc, argv);
+      scenarios = load_all(paths.empty() ? std::vector<std::string>{default_scenarios()} : paths);
+    }
+    SessionOptions options{flags.jobs, filter, argv[0]};
+    MulticastReporter reporters = make_reporters(flags, true);
+    if (app.got_subcommand("matrix")) {
+      CollectingReporter collected;
+      struct Tee final : Reporter {
+        Reporter& a;
+        Reporter& b;
+        Tee(Reporter& x, Reporter& y) : a(x), b(y) {}
+        void on_case_finished(const CaseReport& c) override { a.on_case_finished(c), b.on_case_finished(c); }
+        void on_run_finished(const RunSummary& s) override { a.on_run_finished(s), b.on_run_finished(s); }
+      } tee(reporters, collected);
+      const RunSummary summary = run_session(scenarios, suts, options, tee);
+      print_matrix(scenarios, suts, collected.cases);
+      return exit_code(summary);
+    }
+    std::size_t matching = 0;
+    for (const auto& s : scenarios)
+      for (const auto& c : expand(s)) matching += ::fnmatch(filter.c_str(), c.id.c_str(), 0) == 0;
+    if (matching == 0) throw InputError("--filter " + filter + ": matches no case of the scenarios given");
+    return exit_code(run_session(scenarios, suts, options, reporters));
+  } catch (const InputError& e) {
+    std::cerr << "xph: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace xph::harness

@@ -1,0 +1,229 @@
+#include "xph/harness/runner.hpp"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <boost/process.hpp>
+#include <boost/process/extend.hpp>
+#include <nlohmann/json.hpp>
+
+namespace xph::harness {
+namespace {
+
+namespace bp = boost::process;
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct NewProcessGroup : bp::extend::handler {
+  template <class Executor>
+  void on_exec_setup(Executor&) const {
+    ::setpgid(0, 0);
+  }
+};
+
+std::string read_tail(const fs::path& path, std::size_t max) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::size_t>(in.tellg());
+  in.seekg(static_cast<std::streamoff>(size > max ? size - max : 0));
+  std::string out(std::min(size, max), '\0');
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  return out;
+}
+
+// Total CPU ticks and count of the live processes in a process group.
+std::pair<long, int> group_cpu(pid_t pgid) {
+  long ticks = 0;
+  int count = 0;
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/proc"), ::closedir);
+  if (!dir) return {0, 0};
+  while (const dirent* e = ::readdir(dir.get())) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
+    std::string line;
+    if (!std::getline(in, line)) continue;
+    const auto close = line.rfind(')');  // comm may hold spaces and parens
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string state;
+    long ppid, pgrp, session, tty, tpgid;
+    unsigned long flags, minflt, cminflt, majflt, cmajflt, utime, stime;
+    rest >> state >> ppid >> pgrp >> session >> tty >> tpgid >> flags >> minflt >> cminflt >> majflt >> cmajflt >>
+        utime >> stime;
+    if (pgrp != pgid || state == "Z") continue;
+    ticks += static_cast<long>(utime + stime);
+    ++count;
+  }
+  return {ticks, count};
+}
+
+// Kill every process of the group and reap those that are our children
+// (the SUT itself is reaped by Boost; orphans come to us as subreaper).
+void kill_and_reap(pid_t pgid) {
+  ::kill(-pgid, SIGKILL);
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (Clock::now() < deadline) {
+    int status = 0;
+    const pid_t r = ::waitpid(-pgid, &status, WNOHANG);
+    if (r > 0) continue;
+    if (r < 0 && group_cpu(pgid).second == 0) return;  // ECHILD and nothing alive
+    ::kill(-pgid, SIGKILL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+double longest_wait_in(const Scenario& s) {
+  double longest = std::max(s.request_timeout_s, s.retry.max_delay_s);
+  for (const auto& [_, script] : s.responses)
+    for (const auto& step : script.steps) {
+      if (step.retry_after_s) longest = std::max(longest, std::ceil(*step.retry_after_s));
+      longest = std::max(longest, step.seconds);
+    }
+  return longest;
+}
+
+std::atomic<unsigned> g_case_counter{0};
+
+}  // namespace
+
+std::string prompt_text(const Case& c, const std::string& attempt_id) {
+  return "xph probe attempt " + attempt_id + " of " + c.id + ". Say anything. [xph:" + attempt_id + "]";
+}
+
+json make_spec(const Case& c, const std::string& base_url, const std::string& api_key) {
+  const Scenario& s = *c.scenario;
+  json probes = json::array();
+  for (const auto& p : c.probes) {
+    json prompts = json::array();
+    for (int i = 0; i < p.attempts; ++i) {
+      const std::string id = p.name + "#" + std::to_string(i);
+      prompts.push_back({{"id", id}, {"text", prompt_text(c, id)}});
+    }
+    probes.push_back({{"name", p.name}, {"prompts", prompts}});
+  }
+  return {{"xph", 1},
+          {"base_url", base_url + "/v1"},
+          {"api_key", api_key},
+          {"model", "xph-mock"},
+          {"endpoint", s.endpoint},
+          {"generations", c.generations},
+          {"multi_generation", name(c.mode)},
+          {"parallel_attempts", s.parallel_attempts},
+          {"retry", to_json(s.retry)},
+          {"request_timeout_s", s.request_timeout_s},
+          {"probes", probes}};
+}
+
+void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
+
+CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
+  const Scenario& s = *c.scenario;
+  const std::string tenant =
+      "xph-" + std::to_string(::getpid()) + "-" + std::to_string(g_case_counter++) + "-" + sut.name;
+  server.put_tenant(tenant, s.responses);
+
+  const fs::path dir = fs::temp_directory_path() / ("xph-case-" + tenant);
+  fs::create_directories(dir);
+  const fs::path spec_path = dir / "spec.json", result_path = dir / "result.json";
+  const fs::path out_path = dir / "stdout.txt", err_path = dir / "stderr.txt";
+  std::ofstream(spec_path) << make_spec(c, server.base_url(), tenant).dump(2);
+
+  bp::environment env = boost::this_process::environment();
+  env["OPENAI_BASE_URL"] = server.base_url() + "/v1";
+  env["OPENAI_API_KEY"] = tenant;
+  env["XPH_SPEC"] = spec_path.string();
+  env["XPH_RESULT"] = result_path.string();
+  // The SUT is spoken to by files, never by a terminal; Python must not
+  // buffer what it prints before it dies.
+  env["PYTHONUNBUFFERED"] = "1";
+
+  CaseRun run;
+  const double idle_bound = std::max(1.5, 1.5 * longest_wait_in(s) + 0.5);
+  run.idle_bound_s = idle_bound;
+  const auto started = Clock::now();
+  std::error_code ec;
+  bp::child child(bp::exe = sut.argv.front(),
+                  bp::args = std::vector<std::string>(sut.argv.begin() + 1, sut.argv.end()),
+                  bp::start_dir = dir.string(), env, bp::std_in < bp::null, bp::std_out > out_path.string(),
+                  bp::std_err > err_path.string(), NewProcessGroup{}, ec);
+  if (ec) {
+    server.drop_tenant(tenant);
+    fs::remove_all(dir);
+    throw InputError("SUT " + sut.name + ": cannot start " + sut.argv.front() + ": " + ec.message());
+  }
+  const pid_t pgid = child.id();
+  run.sut_pid = child.id();
+
+  auto activity = server.activity(tenant);
+  long cpu = group_cpu(pgid).first;
+  auto quiet_since = Clock::now();
+  auto last_cpu_check = Clock::now();
+  for (;;) {
+    std::error_code wait_ec;
+    if (!child.running(wait_ec)) break;
+    const auto now = Clock::now();
+    if (now - started > std::chrono::duration<double>(s.timeout_s)) {
+      run.end = RunEnd::TimedOut;
+      break;
+    }
+    const auto a = server.activity(tenant);
+    bool busy = a != activity || a.begun > a.finished;
+    activity = a;
+    if (now - last_cpu_check >= std::chrono::milliseconds(250)) {
+      const long ticks = group_cpu(pgid).first;
+      // More than ~4% of a core: computing, not stuck.
+      busy = busy || ticks - cpu > 1;
+      cpu = ticks;
+      last_cpu_check = now;
+    }
+    if (busy || fs::exists(result_path)) quiet_since = now;
+    if (now - quiet_since > std::chrono::duration<double>(idle_bound)) {
+      run.end = RunEnd::Idle;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill_and_reap(pgid);
+  std::error_code wait_ec;
+  child.wait(wait_ec);
+  run.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  if (run.end == RunEnd::Exited) {
+    const int native = child.native_exit_code();
+    if (WIFEXITED(native)) run.exit_code = WEXITSTATUS(native);
+    if (WIFSIGNALED(native)) run.signal = WTERMSIG(native);
+  }
+  run.stderr_text = read_tail(err_path, 256 * 1024);
+
+  if (!fs::exists(result_path)) {
+    run.result_problem = "no result file";
+  } else {
+    const json j = json::parse(read_tail(result_path, 64u << 20), nullptr, false);
+    if (j.is_discarded()) {
+      run.result_problem = "result is not JSON";
+    } else {
+      try {
+        run.result = parse_result(j);
+      } catch (const ProtocolError& e) {
+        run.result_problem = std::string("result breaks the protocol at ") + e.what();
+      }
+    }
+  }
+  run.journal = server.journal(tenant);
+  server.drop_tenant(tenant);
+  fs::remove_all(dir);
+  return run;
+}
+
+}  // namespace xph::harness

@@ -1,0 +1,284 @@
+#include "xph/harness/scenario.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "xph/harness/verdict.hpp"
+
+namespace xph::harness {
+namespace {
+
+using nlohmann::json;
+
+// Reads one JSON object's fields; every complaint names file and pointer.
+class Reader {
+ public:
+  Reader(const json& j, std::string file, std::string pointer)
+      : j_(j), file_(std::move(file)), pointer_(std::move(pointer)) {
+    if (!j_.is_object()) fail("", "expected an object, got " + kind(j_));
+  }
+
+  [[noreturn]] void fail(const std::string& field, const std::string& what) const {
+    const std::string at = pointer_ + (field.empty() ? "" : "/" + field);
+    throw InputError(file_ + ": " + (at.empty() ? "/" : at) + ": " + what);
+  }
+
+  bool has(const char* field) const { return j_.contains(field); }
+  const json& at(const char* field) const { return j_.at(field); }
+
+  std::string string(const char* field, bool required) const {
+    if (!has(field)) {
+      if (required) fail(field, "missing; expected a string");
+      return {};
+    }
+    if (!at(field).is_string()) fail(field, "expected a string, got " + kind(at(field)));
+    return at(field).get<std::string>();
+  }
+
+  int integer(const char* field, int lo, int hi, int fallback) const {
+    if (!has(field)) return fallback;
+    const auto& v = at(field);
+    if (!v.is_number_integer() || v.get<long>() < lo || v.get<long>() > hi)
+      fail(field, "expected an integer " + std::to_string(lo) + "-" + std::to_string(hi) + ", got " + v.dump());
+    return v.get<int>();
+  }
+
+  double number(const char* field, double lo, double hi, double fallback) const {
+    if (!has(field)) return fallback;
+    const auto& v = at(field);
+    if (!v.is_number() || v.get<double>() < lo || v.get<double>() > hi)
+      fail(field, "expected a number " + trim(lo) + "-" + trim(hi) + ", got " + v.dump());
+    return v.get<double>();
+  }
+
+  bool boolean(const char* field, bool fallback) const {
+    if (!has(field)) return fallback;
+    if (!at(field).is_boolean()) fail(field, "expected true or false, got " + at(field).dump());
+    return at(field).get<bool>();
+  }
+
+  void only(std::initializer_list<const char*> known) const {
+    for (const auto& [k, _] : j_.items()) {
+      if (std::none_of(known.begin(), known.end(), [&](const char* f) { return k == f; })) {
+        std::string list;
+        for (const char* f : known) list += std::string(list.empty() ? "" : ", ") + f;
+        fail(k, "unknown field; expected one of " + list);
+      }
+    }
+  }
+
+  const std::string& file() const { return file_; }
+  const std::string& pointer() const { return pointer_; }
+
+  static std::string kind(const json& v) { return std::string(v.type_name()) + " " + v.dump().substr(0, 40); }
+  static std::string trim(double d) {
+    std::ostringstream o;
+    o << d;
+    return o.str();
+  }
+
+ private:
+  const json& j_;
+  std::string file_, pointer_;
+};
+
+bool valid_name(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+RetryPolicy parse_retry(const Reader& top) {
+  RetryPolicy p;
+  if (!top.has("retry")) return p;
+  Reader r(top.at("retry"), top.file(), "/retry");
+  r.only({"max_tries", "retry_on", "honor_retry_after", "max_delay_s"});
+  if (r.has("max_tries")) {
+    if (r.at("max_tries").is_null())
+      p.max_tries.reset();
+    else
+      p.max_tries = r.integer("max_tries", 1, 1000, 3);
+  }
+  if (r.has("retry_on")) {
+    const auto& list = r.at("retry_on");
+    if (!list.is_array()) r.fail("retry_on", "expected an array of statuses and words, got " + Reader::kind(list));
+    p.statuses.clear();
+    p.on_connection = p.on_timeout = p.on_decode = false;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const auto& v = list[i];
+      const std::string field = "retry_on/" + std::to_string(i);
+      if (v.is_number_integer() && v.get<int>() >= 400 && v.get<int>() <= 599) {
+        p.statuses.push_back(v.get<int>());
+      } else if (v == "connection") {
+        p.on_connection = true;
+      } else if (v == "timeout") {
+        p.on_timeout = true;
+      } else if (v == "decode") {
+        p.on_decode = true;
+      } else {
+        r.fail(field, "expected a status 400-599 or one of connection, timeout, decode, got " + v.dump());
+      }
+    }
+  }
+  p.honor_retry_after = r.boolean("honor_retry_after", p.honor_retry_after);
+  p.max_delay_s = r.number("max_delay_s", 0, 60, p.max_delay_s);
+  return p;
+}
+
+}  // namespace
+
+bool RetryPolicy::retries_status(int status) const {
+  return std::find(statuses.begin(), statuses.end(), status) != statuses.end();
+}
+
+nlohmann::json to_json(const RetryPolicy& p) {
+  json on = json::array();
+  for (int s : p.statuses) on.push_back(s);
+  if (p.on_connection) on.push_back("connection");
+  if (p.on_timeout) on.push_back("timeout");
+  if (p.on_decode) on.push_back("decode");
+  return {{"max_tries", p.max_tries ? json(*p.max_tries) : json(nullptr)},
+          {"retry_on", on},
+          {"honor_retry_after", p.honor_retry_after},
+          {"max_delay_s", p.max_delay_s}};
+}
+
+std::string_view name(Mode m) { return m == Mode::N ? "n" : "loop"; }
+
+std::string Scenario::expected_for(const std::string& sut) const {
+  if (auto it = expect.find(sut); it != expect.end()) return it->second;
+  if (auto it = expect.find("default"); it != expect.end()) return it->second;
+  return "PASS";
+}
+
+Scenario parse_scenario(const json& j, const std::string& file) {
+  Reader r(j, file, "");
+  r.only({"name", "description", "probes", "parallel_attempts", "generations", "multi_generation", "endpoint",
+          "retry", "timeout_s", "request_timeout_s", "responses", "differential", "expect"});
+  Scenario s;
+  s.file = file;
+  s.name = r.string("name", true);
+  if (!valid_name(s.name)) r.fail("name", "expected letters, digits, '_', '-' or '.', got \"" + s.name + "\"");
+  s.description = r.string("description", false);
+
+  if (!r.has("probes")) r.fail("probes", "missing; expected an array of {\"name\", \"attempts\"}");
+  const auto& probes = r.at("probes");
+  if (!probes.is_array() || probes.empty()) r.fail("probes", "expected a non-empty array of probes");
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    Reader p(probes[i], file, "/probes/" + std::to_string(i));
+    p.only({"name", "attempts"});
+    ProbeSpec probe{p.string("name", true), p.integer("attempts", 1, 1000, 1)};
+    if (!valid_name(probe.name)) p.fail("name", "expected letters, digits, '_', '-' or '.', got \"" + probe.name + "\"");
+    if (!seen.insert(probe.name).second) p.fail("name", "probe \"" + probe.name + "\" appears twice");
+    s.probes.push_back(probe);
+  }
+
+  s.parallel_attempts = r.integer("parallel_attempts", 1, 256, 1);
+  if (r.has("generations")) {
+    const auto& g = r.at("generations");
+    if (!g.is_array() || g.empty()) r.fail("generations", "expected a non-empty array of integers 1-128");
+    s.generations.clear();
+    for (std::size_t i = 0; i < g.size(); ++i) {
+      if (!g[i].is_number_integer() || g[i].get<int>() < 1 || g[i].get<int>() > 128)
+        r.fail("generations/" + std::to_string(i), "expected an integer 1-128, got " + g[i].dump());
+      s.generations.push_back(g[i].get<int>());
+    }
+  }
+  if (r.has("multi_generation")) {
+    const auto& m = r.at("multi_generation");
+    if (!m.is_array() || m.empty()) r.fail("multi_generation", "expected a non-empty array of \"n\" and \"loop\"");
+    s.modes.clear();
+    for (std::size_t i = 0; i < m.size(); ++i) {
+      if (m[i] == "n")
+        s.modes.push_back(Mode::N);
+      else if (m[i] == "loop")
+        s.modes.push_back(Mode::Loop);
+      else
+        r.fail("multi_generation/" + std::to_string(i), "expected \"n\" or \"loop\", got " + m[i].dump());
+    }
+  }
+  if (r.has("endpoint")) {
+    s.endpoint = r.string("endpoint", false);
+    if (s.endpoint != "chat" && s.endpoint != "completions")
+      r.fail("endpoint", "expected \"chat\" or \"completions\", got \"" + s.endpoint + "\"");
+  }
+  s.retry = parse_retry(r);
+  s.timeout_s = r.number("timeout_s", 0.1, 3600, 30);
+  s.request_timeout_s = r.number("request_timeout_s", 0.05, 600, std::clamp(s.timeout_s / 10, 0.2, 2.0));
+  if (r.has("responses")) {
+    try {
+      s.responses = mock::responses_from_json(r.at("responses"), "/responses");
+    } catch (const mock::ScriptError& e) {
+      throw InputError(file + ": " + e.what());
+    }
+    s.responses_json = r.at("responses");
+  }
+  s.differential = r.boolean("differential", false);
+  if (r.has("expect")) {
+    Reader e(r.at("expect"), file, "/expect");
+    for (const auto& [sut, v] : r.at("expect").items()) {
+      if (!v.is_string() || !verdict_from_name(v.get<std::string>()))
+        e.fail(sut, "expected a verdict (" + verdict_names() + "), got " + v.dump());
+      s.expect[sut] = v.get<std::string>();
+    }
+  }
+  return s;
+}
+
+Scenario load_scenario(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path.string() + ": cannot read file");
+  std::stringstream text;
+  text << in.rdbuf();
+  json j;
+  try {
+    j = json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    // nlohmann says "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
+    std::string what = e.what();
+    const auto at = what.find("parse error");
+    throw InputError(path.string() + ": not valid JSON: " + (at == std::string::npos ? what : what.substr(at)));
+  }
+  return parse_scenario(j, path.string());
+}
+
+std::vector<std::filesystem::path> scenario_files(const std::vector<std::string>& paths) {
+  std::vector<std::filesystem::path> out;
+  for (const auto& p : paths) {
+    const std::filesystem::path path(p);
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      std::vector<std::filesystem::path> found;
+      for (const auto& entry : std::filesystem::recursive_directory_iterator(path))
+        if (entry.is_regular_file() && entry.path().extension() == ".json") found.push_back(entry.path());
+      std::sort(found.begin(), found.end());
+      if (found.empty()) throw InputError(p + ": no scenario files (*.json) in this folder");
+      out.insert(out.end(), found.begin(), found.end());
+    } else if (std::filesystem::exists(path, ec)) {
+      out.push_back(path);
+    } else {
+      throw InputError(p + ": no such file or folder");
+    }
+  }
+  return out;
+}
+
+std::vector<Case> expand(const Scenario& s) {
+  std::vector<Case> cases;
+  for (int g : s.generations)
+    for (Mode m : s.modes)
+      cases.push_back({&s, g, m, s.probes, s.name + "/g" + std::to_string(g) + "/" + std::string(name(m))});
+  return cases;
+}
+
+Case alone(const Case& c, const ProbeSpec& probe) {
+  Case out = c;
+  out.probes = {probe};
+  out.id = c.id + "~alone:" + probe.name;
+  return out;
+}
+
+}  // namespace xph::harness
