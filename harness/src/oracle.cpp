@@ -253,9 +253,14 @@ Judgement judge(const Case& c, const CaseRun& run) {
   std::vector<Finding> findings;
   const Scenario& s = *c.scenario;
 
-  for (const auto& line : boundary_lines(run.stderr_text))
-    findings.push_back({Verdict::TransportBroken, "", "every error to reach the parent intact",
-                        "the SUT printed: " + line, ""});
+  for (const auto& line : boundary_lines(run.stderr_text)) {
+    // A failure the SUT also reported is listed once, as reported.
+    const bool reported = run.result && std::any_of(run.result->failures.begin(), run.result->failures.end(),
+                                                     [&](const SutFailure& f) { return f.message == line; });
+    if (!reported)
+      findings.push_back({Verdict::TransportBroken, "", "every error to reach the parent intact",
+                          "the SUT printed: " + line, ""});
+  }
 
   if (run.end != RunEnd::Exited) {
     std::ostringstream seen;

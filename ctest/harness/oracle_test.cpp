@@ -1,0 +1,253 @@
+// The oracle on hand-made journals and results: for each verdict, a case
+// that must raise it and a near miss that must not.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "xph/harness/oracle.hpp"
+
+using namespace xph::harness;
+using nlohmann::json;
+using xph::mock::JournalEntry;
+
+namespace {
+
+constexpr long kParent = 100;
+
+struct Fixture {
+  Scenario scenario;
+  Case c;
+  CaseRun run;
+
+  explicit Fixture(json j) {
+    j["name"] = "t";
+    if (!j.contains("probes")) j["probes"] = {{{"name", "multi"}, {"attempts", 2}}};
+    if (!j.contains("parallel_attempts")) j["parallel_attempts"] = 2;
+    if (!j.contains("request_timeout_s")) j["request_timeout_s"] = 1;
+    scenario = parse_scenario(j, "t.json");
+    c = expand(scenario).at(0);
+    run.sut_pid = kParent;
+    run.exit_code = 0;
+    run.result = SutResult{"test 1", {}, {}};
+  }
+
+  // The server answered KEY's k-th request with STEP at t_ms.
+  Fixture& served(const std::string& key, long k, const std::string& step, double t_ms = 0, int n = 1) {
+    JournalEntry e;
+    e.key = key;
+    e.k = k;
+    e.step = step;
+    e.n = n;
+    e.t_ms = t_ms;
+    e.request_id = "req_" + key + "_" + std::to_string(k);
+    const auto parsed = xph::mock::parse_script(step).steps.at(0);
+    if (parsed.kind == xph::mock::StepKind::Status) e.status = parsed.status;
+    run.journal.push_back(e);
+    return *this;
+  }
+  Fixture& ok(const std::string& id, std::vector<std::string> outputs, long pid = 200) {
+    run.result->attempts.push_back({"multi", id, pid, true, std::move(outputs), {}});
+    return *this;
+  }
+  Fixture& error(const std::string& id, ErrorEnvelope e, long pid = 200) {
+    run.result->attempts.push_back({"multi", id, pid, false, {}, std::move(e)});
+    return *this;
+  }
+  // Both attempts answered 200 on their first request, reported faithfully.
+  Fixture& all_fine() {
+    served("multi#0", 0, "200").served("multi#1", 0, "200");
+    return ok("multi#0", {"xph:multi#0:r0:c0"}, 200).ok("multi#1", {"xph:multi#1:r0:c0"}, 201);
+  }
+  Judgement judged() const { return judge(c, run); }
+};
+
+ErrorEnvelope http(int status, std::optional<std::string> code, std::string request_id) {
+  ErrorEnvelope e;
+  e.kind = "http";
+  e.status = status;
+  e.code = std::move(code);
+  e.request_id = std::move(request_id);
+  return e;
+}
+
+std::vector<Verdict> verdicts(const Judgement& j) {
+  std::vector<Verdict> out;
+  for (const auto& f : j.findings) out.push_back(f.verdict);
+  return out;
+}
+
+}  // namespace
+
+TEST(Oracle, FaithfulRunPasses) {
+  Fixture f(json::object());
+  f.all_fine();
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::Pass);
+  EXPECT_TRUE(j.findings.empty());
+}
+
+TEST(Oracle, PickleErrorOnStderrIsTransportBroken) {
+  Fixture f(json::object());
+  f.all_fine();
+  f.run.stderr_text =
+      "Traceback (most recent call last):\n  File \"garak/probes/base.py\", line 140, in _execute_all\n"
+      "TypeError: cannot pickle '_thread.RLock' object\n";
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::TransportBroken);
+  ASSERT_EQ(j.findings.size(), 1u);
+  EXPECT_EQ(j.findings[0].seen, "the SUT printed: TypeError: cannot pickle '_thread.RLock' object");
+}
+
+TEST(Oracle, NearMissStderrMentioningPickleIsNotTransportBroken) {
+  Fixture f(json::object());
+  f.all_fine();
+  f.run.stderr_text = "INFO: using the pickle protocol 5\n";
+  EXPECT_EQ(f.judged().primary, Verdict::Pass);
+}
+
+TEST(Oracle, ResultThreadDeathIsTransportBrokenBesideHang) {
+  Fixture f(json::object());
+  f.run.result.reset();
+  f.run.result_problem = "no result file";
+  f.run.end = RunEnd::Idle;
+  f.run.stderr_text =
+      "Exception in thread Thread-3 (_handle_results):\n"
+      "TypeError: APIStatusError.__init__() missing 2 required keyword-only arguments: 'response' and 'body'\n";
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::TransportBroken);
+  EXPECT_EQ(verdicts(j), (std::vector<Verdict>{Verdict::TransportBroken, Verdict::TransportBroken, Verdict::Hang}));
+}
+
+TEST(Oracle, ReportedDispatchFailureIsTransportBrokenButOtherFailureIsCrash) {
+  Fixture f(json::object());
+  f.all_fine();
+  f.run.result->failures.push_back({"dispatch", "multi", "TypeError: cannot pickle 'Client' object", ""});
+  EXPECT_EQ(f.judged().primary, Verdict::TransportBroken);
+
+  Fixture near(json::object());
+  near.all_fine();
+  near.run.result->failures.push_back({"other", "multi", "OSError: disk full", ""});
+  EXPECT_EQ(near.judged().primary, Verdict::Crash);
+}
+
+TEST(Oracle, IdleOrTimedOutIsHang) {
+  for (RunEnd end : {RunEnd::Idle, RunEnd::TimedOut}) {
+    Fixture f(json::object());
+    f.run.result.reset();
+    f.run.end = end;
+    EXPECT_EQ(f.judged().primary, Verdict::Hang);
+  }
+}
+
+TEST(Oracle, ExitWithoutResultIsCrashAndProtocolBreachToo) {
+  Fixture f(json::object());
+  f.run.result.reset();
+  f.run.exit_code = 1;
+  f.run.result_problem = "no result file";
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::Crash);
+  EXPECT_EQ(j.findings[0].seen, "exit code 1, no result file");
+
+  Fixture unknown(json::object());
+  unknown.all_fine();
+  unknown.ok("multi#7", {});
+  EXPECT_EQ(unknown.judged().primary, Verdict::Crash);
+
+  Fixture duplicate(json::object());
+  duplicate.all_fine();
+  duplicate.ok("multi#0", {"xph:multi#0:r0:c0"});
+  EXPECT_EQ(duplicate.judged().primary, Verdict::Crash);
+}
+
+TEST(Oracle, MissingAttemptIsLost) {
+  Fixture f(json::object());
+  f.served("multi#0", 0, "200").served("multi#1", 0, "200").ok("multi#0", {"xph:multi#0:r0:c0"}, 200);
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::Lost);
+  EXPECT_EQ(j.findings[0].attempt, "multi#1");
+}
+
+TEST(Oracle, WrongStatusCodeOrRequestIdIsMismatch) {
+  Fixture f(json::parse(R"({"responses": {"*": "200", "multi#1": "400:context_length_exceeded"}})"));
+  f.served("multi#0", 0, "200").served("multi#1", 0, "400:context_length_exceeded");
+  f.ok("multi#0", {"xph:multi#0:r0:c0"}, 200);
+  f.error("multi#1", http(400, std::nullopt, "req_multi#1_0"), 201);  // code lost on the way
+  auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::Mismatch);
+  EXPECT_EQ(j.findings[0].expected,
+            "error kind=http status=400 code=context_length_exceeded request_id=req_multi#1_0");
+  EXPECT_EQ(j.findings[0].seen, "error kind=http status=400 request_id=req_multi#1_0");
+
+  f.run.result->attempts[1].error = http(400, "context_length_exceeded", "req_multi#1_0");
+  EXPECT_EQ(f.judged().primary, Verdict::Pass);  // the near miss: everything intact
+}
+
+TEST(Oracle, WrongOutputTextIsMismatchWithTheFirstDifference) {
+  Fixture f(json::parse(R"({"generations": [2]})"));
+  f.served("multi#0", 0, "200", 0, 2).served("multi#1", 0, "200", 0, 2);
+  f.ok("multi#0", {"xph:multi#0:r0:c0", "xph:multi#0:r0:c1"}, 200);
+  f.ok("multi#1", {"xph:multi#1:r0:c0", "xph:multi#0:r0:c1"}, 201);
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::Mismatch);
+  EXPECT_EQ(j.findings[0].attempt, "multi#1");
+  EXPECT_EQ(j.findings[0].note,
+            "first difference at output 1: expected \"xph:multi#1:r0:c1\", seen \"xph:multi#0:r0:c1\"");
+}
+
+TEST(Oracle, GivingUpOnARetryableStepIsRetryPolicy) {
+  Fixture f(json::parse(R"({"responses": {"*": "200", "multi#1": "429,200"}})"));
+  f.served("multi#0", 0, "200").served("multi#1", 0, "429");
+  f.ok("multi#0", {"xph:multi#0:r0:c0"}, 200);
+  f.error("multi#1", http(429, std::nullopt, "req_multi#1_0"), 201);  // faithful to what it saw
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::RetryPolicy);
+  EXPECT_EQ(j.findings[0].expected, "2 request(s) [429,200]");
+  EXPECT_EQ(j.findings[0].seen, "1 request(s) [429]");
+  EXPECT_EQ(j.findings[0].note, "gave up after 429, which the policy retries");
+}
+
+TEST(Oracle, RetryingANonRetryableStepIsRetryPolicy) {
+  Fixture f(json::parse(R"({"responses": {"*": "200", "multi#1": "401,200"}})"));
+  f.served("multi#0", 0, "200").served("multi#1", 0, "401").served("multi#1", 1, "200");
+  f.ok("multi#0", {"xph:multi#0:r0:c0"}, 200).ok("multi#1", {"xph:multi#1:r1:c0"}, 201);
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::RetryPolicy);
+  EXPECT_EQ(j.findings[0].note, "went on after 401, which should have ended the call");
+}
+
+TEST(Oracle, RetryAfterMustBeWaited) {
+  Fixture f(json::parse(R"({"responses": {"*": "200", "multi#1": "429@0.2,200"}})"));
+  f.served("multi#0", 0, "200").served("multi#1", 0, "429@0.2", 1000).served("multi#1", 1, "200", 1010);
+  f.ok("multi#0", {"xph:multi#0:r0:c0"}, 200).ok("multi#1", {"xph:multi#1:r1:c0"}, 201);
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::RetryPolicy);
+  EXPECT_EQ(j.findings[0].seen, "the next request after 10 ms");
+
+  f.run.journal.back().t_ms = 1205;  // the near miss: waited 205 ms
+  EXPECT_EQ(f.judged().primary, Verdict::Pass);
+}
+
+TEST(Oracle, PooledProbeServedByTheParentIsVacuous) {
+  Fixture f(json::object());
+  f.served("multi#0", 0, "200").served("multi#1", 0, "200");
+  f.ok("multi#0", {"xph:multi#0:r0:c0"}, kParent).ok("multi#1", {"xph:multi#1:r0:c0"}, kParent);
+  EXPECT_EQ(f.judged().primary, Verdict::Vacuous);
+
+  Fixture near(json::parse(R"({"parallel_attempts": 1})"));  // not pooled: in-process is right
+  near.served("multi#0", 0, "200").served("multi#1", 0, "200");
+  near.ok("multi#0", {"xph:multi#0:r0:c0"}, kParent).ok("multi#1", {"xph:multi#1:r0:c0"}, kParent);
+  EXPECT_EQ(near.judged().primary, Verdict::Pass);
+}
+
+TEST(Oracle, ConnectionAndTimeoutKindsFollowTheFault) {
+  Fixture f(json::parse(R"({"responses": {"*": "200", "multi#0": "reset", "multi#1": "hang"},
+                            "retry": {"max_tries": 1}})"));
+  f.served("multi#0", 0, "reset").served("multi#1", 0, "hang");
+  ErrorEnvelope conn, timeout;
+  conn.kind = "connection";
+  timeout.kind = "timeout";
+  f.error("multi#0", conn, 200).error("multi#1", timeout, 201);
+  EXPECT_EQ(f.judged().primary, Verdict::Pass);
+  f.run.result->attempts[1].error.kind = "connection";
+  EXPECT_EQ(f.judged().primary, Verdict::Mismatch);
+}

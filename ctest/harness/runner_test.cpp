@@ -1,0 +1,123 @@
+// Real child processes under the runner: hostile SUTs are judged and leave
+// nothing behind.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "xph/harness/oracle.hpp"
+#include "xph/harness/runner.hpp"
+#include "xph/harness/suts.hpp"
+
+using namespace xph::harness;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kSuts = std::string(XPH_SOURCE_DIR) + "/ctest/suts/";
+
+class Runner : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { become_subreaper(); }
+  void SetUp() override { server_.start(); }
+  void TearDown() override { server_.stop(); }
+
+  Case make_case(const char* text) {
+    scenario_ = parse_scenario(json::parse(text), "t.json");
+    return expand(scenario_).at(0);
+  }
+
+  xph::mock::Server server_;
+  Scenario scenario_;
+};
+
+bool alive(int pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
+
+}  // namespace
+
+TEST_F(Runner, PoolChildrenThatOutliveTheirParentAreKilledAndReaped) {
+  const fs::path pids_file = fs::temp_directory_path() / ("xph_orphans_" + std::to_string(::getpid()));
+  const auto sut = command_sut("/usr/bin/python3 " + kSuts + "orphan_sut.py " + pids_file.string(), "orphan");
+  const auto c = make_case(R"({"name":"o","probes":[{"name":"p","attempts":1}]})");
+  const CaseRun run = run_case(sut, c, server_);
+  EXPECT_EQ(run.end, RunEnd::Exited);
+  EXPECT_EQ(run.exit_code, 0);
+  std::ifstream in(pids_file);
+  std::vector<int> pids;
+  for (int pid; in >> pid;) pids.push_back(pid);
+  fs::remove(pids_file);
+  ASSERT_EQ(pids.size(), 3u);
+  for (int pid : pids) EXPECT_FALSE(alive(pid)) << "orphan " << pid << " is still there (alive or zombie)";
+}
+
+TEST_F(Runner, SutIgnoringSigtermIsJudgedHangAndKilled) {
+  const auto sut = command_sut("/usr/bin/python3 " + kSuts + "stubborn_sut.py", "stubborn");
+  const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2})");
+  const CaseRun run = run_case(sut, c, server_);
+  EXPECT_EQ(run.end, RunEnd::Idle);
+  EXPECT_FALSE(alive(static_cast<int>(run.sut_pid)));
+  EXPECT_EQ(judge(c, run).primary, Verdict::Hang);
+}
+
+TEST_F(Runner, TimeoutBoundsABusySut) {
+  // Busy (CPU) but never done: only timeout_s ends it.
+  const auto sut = command_sut("/usr/bin/python3 -c 'while True: pass'", "spinner");
+  const auto c = make_case(R"({"name":"b","probes":[{"name":"p"}],"timeout_s":1})");
+  const CaseRun run = run_case(sut, c, server_);
+  EXPECT_EQ(run.end, RunEnd::TimedOut);
+  EXPECT_GE(run.seconds, 1.0);
+  EXPECT_EQ(judge(c, run).primary, Verdict::Hang);
+}
+
+TEST_F(Runner, SpecAndEnvironmentFollowTheContract) {
+  // The SUT echoes its environment and spec into its result's sut field.
+  const auto sut = command_sut(
+      "/usr/bin/python3 -c \"import json,os; s=json.load(open(os.environ['XPH_SPEC'])); "
+      "r=os.environ['XPH_RESULT']; json.dump({'xph':1,'sut':json.dumps([os.environ['OPENAI_BASE_URL'],"
+      "os.environ['OPENAI_API_KEY'],os.getcwd(),os.getpgrp()==os.getpid(),s]),'attempts':[]},open(r+'.t','w'));"
+      "os.rename(r+'.t',r)\"",
+      "echo");
+  const auto c = make_case(R"({"name":"e","probes":[{"name":"p","attempts":2}],"generations":[3],
+                               "multi_generation":["loop"],"parallel_attempts":4})");
+  const CaseRun run = run_case(sut, c, server_);
+  ASSERT_TRUE(run.result) << run.result_problem << run.stderr_text;
+  const json seen = json::parse(run.result->sut);
+  EXPECT_EQ(seen[0], server_.base_url() + "/v1");
+  EXPECT_EQ(seen[1], seen[4]["api_key"]);
+  EXPECT_NE(seen[2].get<std::string>().find("xph-case-"), std::string::npos);  // a fresh temp dir
+  EXPECT_FALSE(fs::exists(seen[2].get<std::string>()));                        // removed afterwards
+  EXPECT_EQ(seen[3], true);                                                     // its own process group
+  const json& spec = seen[4];
+  EXPECT_EQ(spec["xph"], 1);
+  EXPECT_EQ(spec["generations"], 3);
+  EXPECT_EQ(spec["multi_generation"], "loop");
+  EXPECT_EQ(spec["parallel_attempts"], 4);
+  EXPECT_EQ(spec["probes"][0]["prompts"][1]["id"], "p#1");
+  EXPECT_NE(spec["probes"][0]["prompts"][1]["text"].get<std::string>().find("[xph:p#1]"), std::string::npos);
+  // Two attempts, no outcomes: LOST, not a crash.
+  EXPECT_EQ(judge(c, run).primary, Verdict::Lost);
+}
+
+TEST_F(Runner, HonestSequentialSutPassesInProcessAndIsVacuousWhenPooled) {
+  const auto sut = command_sut("/usr/bin/python3 " + kSuts + "sequential_sut.py", "sequential");
+  const auto single = make_case(R"({"name":"a","probes":[{"name":"p","attempts":2}],
+                                    "responses":{"*":"429@0.05,200","p#1":"400:c"}})");
+  auto run = run_case(sut, single, server_);
+  auto j = judge(single, run);
+  EXPECT_EQ(j.primary, Verdict::Pass) << (j.findings.empty() ? "" : j.findings[0].detail()) << run.stderr_text;
+
+  const auto pooled = make_case(R"({"name":"b","probes":[{"name":"p","attempts":2}],"parallel_attempts":2})");
+  run = run_case(sut, pooled, server_);
+  EXPECT_EQ(judge(pooled, run).primary, Verdict::Vacuous);
+}
+
+TEST_F(Runner, CommandSplittingIsShellLikeWithoutAShell) {
+  EXPECT_EQ(split_words(R"(a 'b c' "d \"e\"" f\ g $HOME)"),
+            (std::vector<std::string>{"a", "b c", "d \"e\"", "f g", "$HOME"}));
+  EXPECT_THROW(split_words("a 'b"), InputError);
+  EXPECT_THROW(command_sut("no-such-program-xph", "x"), InputError);
+}

@@ -1,0 +1,79 @@
+// Scenario files: defaults, expansion, and one exact line per bad field.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "xph/harness/scenario.hpp"
+
+using namespace xph::harness;
+using nlohmann::json;
+
+namespace {
+
+std::string error_of(const std::string& text) {
+  try {
+    parse_scenario(json::parse(text), "s.json");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(valid)";
+}
+
+}  // namespace
+
+TEST(Scenario, DefaultsFollowTheContract) {
+  const auto s = parse_scenario(json::parse(R"({"name":"x","probes":[{"name":"p","attempts":2}]})"), "s.json");
+  EXPECT_EQ(s.parallel_attempts, 1);
+  EXPECT_EQ(s.generations, std::vector<int>{1});
+  EXPECT_EQ(s.modes, std::vector<Mode>{Mode::N});
+  EXPECT_EQ(s.endpoint, "chat");
+  EXPECT_EQ(s.timeout_s, 30);
+  EXPECT_EQ(s.retry, RetryPolicy{});
+  EXPECT_EQ(to_json(s.retry)["retry_on"],
+            json::parse(R"([408, 409, 429, 500, 502, 503, 504, "connection", "timeout"])"));
+  EXPECT_EQ(s.expected_for("anything"), "PASS");
+}
+
+TEST(Scenario, ExpandsGenerationsTimesModesIntoCaseIds) {
+  const auto s = parse_scenario(json::parse(R"({"name":"x","probes":[{"name":"p"}],
+      "generations":[1,3],"multi_generation":["n","loop"],"expect":{"default":"HANG","ref":"PASS"}})"),
+                                "s.json");
+  std::vector<std::string> ids;
+  for (const auto& c : expand(s)) ids.push_back(c.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"x/g1/n", "x/g1/loop", "x/g3/n", "x/g3/loop"}));
+  EXPECT_EQ(s.expected_for("ref"), "PASS");
+  EXPECT_EQ(s.expected_for("other"), "HANG");
+}
+
+TEST(Scenario, BadFieldsGetOneLineNamingFileFieldAndProblem) {
+  EXPECT_EQ(error_of(R"({"probes":[{"name":"p"}]})"), "s.json: /name: missing; expected a string");
+  EXPECT_EQ(error_of(R"({"name":"x","probes":[{"name":"p","attempts":0}]})"),
+            "s.json: /probes/0/attempts: expected an integer 1-1000, got 0");
+  EXPECT_EQ(error_of(R"({"name":"x","probes":[{"name":"p"},{"name":"p"}]})"),
+            "s.json: /probes/1/name: probe \"p\" appears twice");
+  EXPECT_EQ(error_of(R"({"name":"x","probes":[{"name":"p"}],"multi_generation":["n","lop"]})"),
+            "s.json: /multi_generation/1: expected \"n\" or \"loop\", got \"lop\"");
+  EXPECT_EQ(error_of(R"({"name":"x","probes":[{"name":"p"}],"responses":{"p#0":"200,hnag"}})"),
+            "s.json: /responses/p#0: column 5: expected a status or one of reset, drop, hang, malformed, "
+            "truncate, empty, slow@SECONDS, got 'hnag'");
+  EXPECT_EQ(error_of(R"({"name":"x","probes":[{"name":"p"}],"retry":{"retry_on":[429,"conection"]}})"),
+            "s.json: /retry/retry_on/1: expected a status 400-599 or one of connection, timeout, decode, got "
+            "\"conection\"");
+  EXPECT_EQ(error_of(R"({"name":"x","probes":[{"name":"p"}],"expect":{"ref":"FAIL"}})"),
+            "s.json: /expect/ref: expected a verdict (TRANSPORT_BROKEN, HANG, CRASH, LOST, MISMATCH, "
+            "RETRY_POLICY, VACUOUS, PASS), got \"FAIL\"");
+  EXPECT_EQ(error_of(R"({"name":"x","probes":[{"name":"p"}],"timeout":5})"),
+            "s.json: /timeout: unknown field; expected one of name, description, probes, parallel_attempts, "
+            "generations, multi_generation, endpoint, retry, timeout_s, request_timeout_s, responses, "
+            "differential, expect");
+}
+
+TEST(Scenario, EveryBundledScenarioLoads) {
+  const auto files = scenario_files({std::string(XPH_SOURCE_DIR) + "/scenarios"});
+  ASSERT_GE(files.size(), 10u);
+  for (const auto& f : files) {
+    const auto s = load_scenario(f);
+    EXPECT_FALSE(s.description.empty()) << f << ": every bundled scenario says why it exists";
+    EXPECT_EQ(s.name + ".json", f.filename().string()) << "file name and scenario name agree";
+  }
+}

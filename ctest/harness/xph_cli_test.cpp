@@ -1,0 +1,122 @@
+// The real xph binary: exit codes, one-line errors, reports, replay lines.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "util/process.hpp"
+#include "xph/harness/suts.hpp"
+
+using ::testing::HasSubstr;
+using xph::test::count_lines;
+using xph::test::run;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("xph_cli_" + std::to_string(::getpid()) + "_" +
+                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  TempDir() { fs::create_directories(path); }
+  ~TempDir() { fs::remove_all(path); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name) << text;
+    return (path / name).string();
+  }
+};
+
+const std::string kScenarios = std::string(XPH_SOURCE_DIR) + "/scenarios/";
+
+}  // namespace
+
+TEST(XphCli, HelpAndBadFlags) {
+  EXPECT_EQ(run(XPH_BIN, {"--help"}).exit_code, 0);
+  EXPECT_EQ(run(XPH_BIN, {"run", "--help"}).exit_code, 0);
+  const auto bad = run(XPH_BIN, {"run", "--colour"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(count_lines(bad.err), 1) << bad.err;
+  const auto none = run(XPH_BIN, {});
+  EXPECT_EQ(none.exit_code, 2);
+}
+
+TEST(XphCli, BadScenarioIsOneLineAndExitTwo) {
+  TempDir dir;
+  const auto file = dir.write("s.json", R"({"name":"s","probes":[{"name":"p","attempts":"4"}]})");
+  const auto r = run(XPH_BIN, {"run", file});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "xph: " + file + ": /probes/0/attempts: expected an integer 1-1000, got \"4\"\n");
+  const auto not_json = run(XPH_BIN, {"run", dir.write("t.json", "{\"name\": ")});
+  EXPECT_EQ(not_json.exit_code, 2);
+  EXPECT_EQ(count_lines(not_json.err), 1) << not_json.err;
+  EXPECT_EQ(run(XPH_BIN, {"run", (dir.path / "missing.json").string()}).exit_code, 2);
+}
+
+TEST(XphCli, BadSutChoicesAreOneLineAndExitTwo) {
+  const auto unknown = run(XPH_BIN, {"run", kScenarios + "multi_alone.json", "--sut", "nope"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("--sut nope: unknown SUT; built-in SUTs are ref, ref-naive"));
+  const auto missing = run(XPH_BIN, {"run", kScenarios + "multi_alone.json", "--sut-cmd", "no-such-sut-xph"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(count_lines(missing.err), 1);
+  const auto orphan_name = run(XPH_BIN, {"run", kScenarios + "multi_alone.json", "--sut-name", "x"});
+  EXPECT_EQ(orphan_name.exit_code, 2);
+  const auto no_case = run(XPH_BIN, {"run", kScenarios + "multi_alone.json", "--filter", "nothing*"});
+  EXPECT_EQ(no_case.exit_code, 2);
+}
+
+TEST(XphCli, UnmetExpectationExitsOneAndPrintsAReplayThatReplays) {
+  TempDir dir;
+  // ref-naive fails this ordering; the file expects PASS of everyone.
+  const auto file = dir.write("ordering.json", R"({"name":"ordering","probes":[{"name":"single"},
+      {"name":"multi","attempts":3}],"parallel_attempts":3,"request_timeout_s":0.5})");
+  const auto json_path = (dir.path / "r.json").string(), junit_path = (dir.path / "r.xml").string();
+  const auto r = run(XPH_BIN, {"run", file, "--sut", "ref", "--sut", "ref-naive", "--json", json_path, "--junit",
+                               junit_path});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("FAIL ordering/g1/n"));
+  EXPECT_THAT(r.out, HasSubstr("ref-naive                TRANSPORT_BROKEN (expected PASS)"));
+  EXPECT_THAT(r.out, HasSubstr("TRANSPORT_BROKEN multi#*: expected no failure in the SUT's machinery; seen dispatch "
+                               "failure: TypeError: cannot pickle 'httplib.Client' object"));
+  const auto at = r.out.find("replay: ");
+  ASSERT_NE(at, std::string::npos);
+  const std::string replay = r.out.substr(at + 8, r.out.find('\n', at) - at - 8);
+  EXPECT_EQ(replay, std::string(XPH_BIN) + " run " + file + " --sut ref-naive --filter ordering/g1/n");
+
+  auto words = xph::harness::split_words(replay);
+  const auto again = run(words[0], {words.begin() + 1, words.end()});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_THAT(again.out, HasSubstr("ref-naive                TRANSPORT_BROKEN (expected PASS)"));
+  EXPECT_THAT(again.out, HasSubstr("1 case(s)"));
+
+  const auto report = nlohmann::json::parse(xph::test::slurp(json_path));
+  EXPECT_EQ(report["xph"], 1);
+  ASSERT_EQ(report["cases"].size(), 2u);
+  for (const auto& c : report["cases"]) {
+    for (const char* field : {"id", "scenario", "sut", "verdict", "flags", "findings", "expected", "met",
+                              "duration_s", "replay"})
+      EXPECT_TRUE(c.contains(field)) << field;
+    EXPECT_EQ(c["met"], c["sut"] == "ref");
+  }
+  const auto xml = xph::test::slurp(junit_path);
+  EXPECT_THAT(xml, HasSubstr("<testsuites tests=\"2\" failures=\"1\""));
+  EXPECT_THAT(xml, HasSubstr("<failure message=\"TRANSPORT_BROKEN (expected PASS)\""));
+}
+
+TEST(XphCli, SutCmdRunsAnyProgramThatSpeaksTheProtocol) {
+  const std::string cmd = "/usr/bin/python3 " + std::string(XPH_SOURCE_DIR) + "/ctest/suts/sequential_sut.py";
+  const auto r = run(XPH_BIN, {"run", kScenarios + "single_only.json", "--sut-cmd", cmd, "--sut-name", "seq"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ok   single_only/g1/n                             seq"));
+  const auto pooled = run(XPH_BIN, {"run", kScenarios + "multi_alone.json", "--sut-cmd", cmd, "--filter", "*/g1/n"});
+  EXPECT_EQ(pooled.exit_code, 1);
+  EXPECT_THAT(pooled.out, HasSubstr("cmd1                     VACUOUS (expected PASS)"));
+}
+
+TEST(XphCli, SutsListsTheBuiltIns) {
+  const auto r = run(XPH_BIN, {"suts"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("ref "));
+  EXPECT_THAT(r.out, HasSubstr("ref-naive "));
+}

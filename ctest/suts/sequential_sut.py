@@ -1,0 +1,54 @@
+"""A minimal SUT that speaks contract section 4 with the standard library
+only. It runs every attempt in its own process, pool or not, so it is
+honest (every outcome intact) but VACUOUS for pooled probes."""
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+
+spec = json.load(open(os.environ["XPH_SPEC"]))
+base, key = spec["base_url"], spec["api_key"]
+retry = spec["retry"]
+loop = spec["multi_generation"] == "loop"
+calls, n = (spec["generations"], 1) if loop else (1, spec["generations"])
+
+
+def call(text):
+    tries = 0
+    while True:
+        tries += 1
+        body = json.dumps({"model": spec["model"], "n": n,
+                           "messages": [{"role": "user", "content": text}]}).encode()
+        req = urllib.request.Request(base + "/chat/completions", body,
+                                     {"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=spec["request_timeout_s"]) as r:
+                return [c["message"]["content"] for c in json.load(r)["choices"]], None
+        except urllib.error.HTTPError as e:
+            err = json.load(e)["error"]
+            error = {"kind": "http", "status": e.code, "type": err["type"], "code": err["code"],
+                     "message": err["message"], "request_id": e.headers.get("x-request-id"),
+                     "exception": "HTTPError"}
+            wait = float(e.headers.get("retry-after-ms", "0")) / 1000
+            if e.code in retry["retry_on"] and (retry["max_tries"] is None or tries < retry["max_tries"]):
+                time.sleep(max(wait, 0.001))
+                continue
+            return None, error
+
+
+attempts = []
+for probe in spec["probes"]:
+    for prompt in probe["prompts"]:
+        outputs, error = [], None
+        for _ in range(calls):
+            texts, error = call(prompt["text"])
+            if error:
+                break
+            outputs += texts
+        a = {"probe": probe["name"], "id": prompt["id"], "pid": os.getpid()}
+        a.update({"outcome": "error", "error": error} if error else {"outcome": "ok", "outputs": outputs})
+        attempts.append(a)
+tmp = os.environ["XPH_RESULT"] + ".tmp"
+json.dump({"xph": 1, "sut": "sequential 1", "attempts": attempts, "failures": []}, open(tmp, "w"))
+os.rename(tmp, os.environ["XPH_RESULT"])
