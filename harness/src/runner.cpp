@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -166,6 +168,7 @@ CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
   const pid_t pgid = child.id();
   run.sut_pid = child.id();
 
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pgid, 0));
   auto activity = server.activity(tenant);
   long cpu = group_cpu(pgid).first;
   auto quiet_since = Clock::now();
@@ -193,8 +196,15 @@ CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
       run.end = RunEnd::Idle;
       break;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // Wake the moment the SUT exits, else every 20 ms to look at it.
+    if (pidfd >= 0) {
+      pollfd p{pidfd, POLLIN, 0};
+      ::poll(&p, 1, 20);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
+  if (pidfd >= 0) ::close(pidfd);
   kill_and_reap(pgid);
   std::error_code wait_ec;
   child.wait(wait_ec);
