@@ -19,6 +19,8 @@
 #include <boost/process/extend.hpp>
 #include <nlohmann/json.hpp>
 
+#include "xph/harness/oracle.hpp"
+
 namespace xph::harness {
 namespace {
 
@@ -173,6 +175,7 @@ CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
   long cpu = group_cpu(pgid).first;
   auto quiet_since = Clock::now();
   auto last_cpu_check = Clock::now();
+  bool broken = false;
   for (;;) {
     std::error_code wait_ec;
     if (!child.running(wait_ec)) break;
@@ -186,8 +189,12 @@ CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
     activity = a;
     if (now - last_cpu_check >= std::chrono::milliseconds(250)) {
       const long ticks = group_cpu(pgid).first;
-      // More than ~4% of a core: computing, not stuck.
-      busy = busy || ticks - cpu > 1;
+      // More than ~4% of a core: computing, not stuck. Unless the SUT has
+      // already printed a boundary failure: Python's Pool, its result
+      // handler dead, spins a core in its worker handler for ever.
+      const bool spinning_after_break = !broken && !boundary_lines(read_tail(err_path, 64 * 1024)).empty();
+      broken = broken || spinning_after_break;
+      busy = busy || (ticks - cpu > 1 && !broken);
       cpu = ticks;
       last_cpu_check = now;
     }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include <boost/process/search_path.hpp>
@@ -27,6 +28,29 @@ std::optional<SutCommand> refsut(const std::string& name, const char* transport,
   return SutCommand{name, {exe.string(), "--transport", transport}};
 }
 
+// Python SUTs run on Debian's python3, which has python3-httpx and
+// python3-backoff; a pyenv python3 earlier on PATH would not see them.
+constexpr const char* kPython = "/usr/bin/python3";
+
+std::string python_missing() {
+  static const std::string why = [] {
+    if (::access(kPython, X_OK) != 0) return std::string(kPython) + " not found";
+    const fs::path dir = fs::path(XPH_SOURCE_DIR) / "fixtures/sut/garaklike";
+    if (!fs::exists(dir / "__main__.py")) return dir.string() + " not found";
+    const std::string probe = std::string(kPython) + " -c 'import httpx, backoff' >/dev/null 2>&1";
+    if (std::system(probe.c_str()) != 0)  // a fixed string of ours, no user input
+      return std::string("python3-httpx or python3-backoff is missing (apt-get install python3-httpx python3-backoff)");
+    return std::string();
+  }();
+  return why;
+}
+
+std::optional<SutCommand> garaklike(const std::string& name, const char* variant, std::string& why) {
+  why = python_missing();
+  if (!why.empty()) return std::nullopt;
+  return SutCommand{name, {kPython, (fs::path(XPH_SOURCE_DIR) / "fixtures/sut/garaklike").string(), "--variant", variant}};
+}
+
 }  // namespace
 
 std::vector<BuiltinSut> builtin_suts() {
@@ -40,6 +64,14 @@ std::vector<BuiltinSut> builtin_suts() {
       [](const std::string& n, std::string& why) { return refsut(n, "safe", why); });
   add("ref-naive", "C++ reference SUT, naive transport: garak's #659 ordering bug and unpicklable API errors",
       [](const std::string& n, std::string& why) { return refsut(n, "naive", why); });
+  add("garaklike", "Python, garak with every fix: errors cross as plain-data envelopes",
+      [](const std::string& n, std::string& why) { return garaklike(n, "fixed", why); });
+  add("garaklike-leaky-client", "Python, garak before PR #689: the parent's client is pickled with the next pool",
+      [](const std::string& n, std::string& why) { return garaklike(n, "leaky-client", why); });
+  add("garaklike-raw-errors", "Python, garak after #689: API exceptions cross the pool as they are",
+      [](const std::string& n, std::string& why) { return garaklike(n, "raw-errors", why); });
+  add("garaklike-partial-catch", "Python, garak after #744: 400 caught, other errors raw",
+      [](const std::string& n, std::string& why) { return garaklike(n, "partial-catch", why); });
   return out;
 }
 
