@@ -233,6 +233,16 @@ bool is_boundary(const std::string& line) {
                      [&](const char* p) { return line.find(p) != std::string::npos; });
 }
 
+// What a dying program said last is usually why it died.
+std::string last_line(const std::string& text) {
+  std::istringstream in(text);
+  std::string last;
+  for (std::string line; std::getline(in, line);)
+    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  if (last.size() > 300) last = last.substr(0, 300) + "...";
+  return last.empty() ? "" : "stderr: " + last;
+}
+
 }  // namespace
 
 std::vector<std::string> boundary_lines(const std::string& text) {
@@ -284,7 +294,8 @@ Judgement judge(const Case& c, const CaseRun& run) {
     if (!run.result) {
       std::string how = run.signal ? "killed by signal " + std::to_string(*run.signal)
                                    : "exit code " + std::to_string(run.exit_code.value_or(-1));
-      findings.push_back({Verdict::Crash, "", "a whole result and exit 0", how + ", " + run.result_problem, ""});
+      findings.push_back(
+          {Verdict::Crash, "", "a whole result and exit 0", how + ", " + run.result_problem, last_line(run.stderr_text)});
     } else if (run.exit_code != 0) {
       findings.push_back({Verdict::Crash, "", "exit 0 after writing the result",
                           run.signal ? "signal " + std::to_string(*run.signal)
