@@ -78,7 +78,7 @@ TEST(XphCli, UnmetExpectationExitsOneAndPrintsAReplayThatReplays) {
   EXPECT_THAT(r.out, HasSubstr("FAIL ordering/g1/n"));
   EXPECT_THAT(r.out, HasSubstr("ref-naive                TRANSPORT_BROKEN (expected PASS)"));
   EXPECT_THAT(r.out, HasSubstr("TRANSPORT_BROKEN multi#*: expected no failure in the SUT's machinery; seen dispatch "
-                               "failure: TypeError: cannot pickle 'httplib.Client' object"));
+                               "failure: TypeError: cannot pickle 'HttpClient' object"));
   const auto at = r.out.find("replay: ");
   ASSERT_NE(at, std::string::npos);
   const std::string replay = r.out.substr(at + 8, r.out.find('\n', at) - at - 8);

@@ -1,6 +1,8 @@
 // Tenants and per-key counters, without HTTP.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "state.hpp"
@@ -70,4 +72,37 @@ TEST(State, JournalEntryRoundTripsThroughJson) {
   const nlohmann::json j = e;
   EXPECT_TRUE(j.at("fault").is_null());
   EXPECT_EQ(j.get<JournalEntry>(), e);
+}
+
+TEST(State, ForgetJournalDropsOneTenantsEntriesOnly) {
+  State state(dsl("200"), std::nullopt);
+  for (const char* tenant : {"a", "b", "a", "c"}) {
+    JournalEntry e;
+    e.tenant = tenant;
+    state.record(e);
+  }
+  state.forget_journal("a");
+  const auto all = state.journal(std::nullopt);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].tenant, "b");
+  EXPECT_EQ(all[1].tenant, "c");
+}
+
+TEST(State, ForgetJournalStillWritesEveryEntryToTheFile) {
+  const std::string path = ::testing::TempDir() + "/forget_journal.jsonl";
+  std::remove(path.c_str());
+  {
+    State state(dsl("200"), path);
+    for (const char* tenant : {"a", "b", "a"}) {
+      JournalEntry e;
+      e.tenant = tenant;
+      state.record(e);
+    }
+    state.forget_journal("a");
+    state.flush();
+  }
+  std::ifstream in(path);
+  int lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  EXPECT_EQ(lines, 3);
 }

@@ -20,7 +20,7 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/process.hpp>
-#include <httplib.h>
+#include "http_client.hpp"
 #include <nlohmann/json.hpp>
 
 namespace xph::refsut {
@@ -28,7 +28,6 @@ namespace {
 
 namespace bp = boost::process;
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 enum class Transport { Safe, Naive };
 
@@ -146,32 +145,24 @@ class Generator {
     return out;
   }
 
-  bool client_loaded() const { return client_ != nullptr; }
+  bool client_loaded() const { return client_loaded_; }
 
   // What crosses to a pool worker with each task.
   json serialise(Transport t) const {
     json j = {{"config", to_json(config_)}};
-    if (t == Transport::Naive && client_) {
-      // The live client holds a socket and a mutex: nothing a worker could
+    if (t == Transport::Naive && client_loaded_) {
+      // A live client holds sockets and a lock: nothing a worker could
       // rebuild. garak #659 pickled exactly this and died.
-      throw PyError("TypeError: cannot pickle 'httplib.Client' object (the generator carries the live HTTP "
-                    "client an in-process probe loaded; its socket and mutex cannot cross to a worker)");
+      throw PyError("TypeError: cannot pickle 'HttpClient' object (the generator carries the live HTTP "
+                    "client an in-process probe loaded; its connections and lock cannot cross to a worker)");
     }
     return j;
   }
 
  private:
-  httplib::Client& client() {
-    if (!client_) {
-      client_ = std::make_unique<httplib::Client>(config_.base_url.substr(0, config_.base_url.rfind("/v1")));
-      const auto t = std::chrono::duration<double>(config_.request_timeout_s);
-      client_->set_connection_timeout(std::chrono::duration_cast<std::chrono::microseconds>(t));
-      client_->set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(t));
-      client_->set_write_timeout(std::chrono::duration_cast<std::chrono::microseconds>(t));
-      client_->set_bearer_token_auth(config_.api_key.c_str());
-    }
-    return *client_;
-  }
+  // The client is "created" lazily, on the first call, as garak's is: from
+  // then on this generator holds live connection state.
+  void load_client() { client_loaded_ = true; }
 
   bool retryable(const json& error) const {
     const std::string kind = error.at("kind");
@@ -204,22 +195,25 @@ class Generator {
       body["messages"] = json::array({{{"role", "user"}, {"content", p.text}}});
     else
       body["prompt"] = p.text;
-    const auto started = Clock::now();
-    auto res = client().Post(chat ? "/v1/chat/completions" : "/v1/completions", body.dump(), "application/json");
-    if (!res) {
-      const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
-      const bool timed_out = elapsed >= 0.9 * config_.request_timeout_s;
-      error = {{"kind", timed_out ? "timeout" : "connection"},
+    load_client();
+    const HttpResult r = http_post(config_.base_url, chat ? "/chat/completions" : "/completions", config_.api_key,
+                                   body.dump(), config_.request_timeout_s);
+    if (!r.response) {
+      error = {{"kind", r.timed_out ? "timeout" : "connection"},
                {"status", nullptr},
                {"type", nullptr},
                {"code", nullptr},
-               {"message", timed_out ? "Request timed out." : "Connection error: " + httplib::to_string(res.error())},
+               {"message", r.timed_out ? "Request timed out." : "Connection error: " + r.error},
                {"request_id", nullptr},
-               {"exception", timed_out ? "APITimeoutError" : "APIConnectionError"}};
-      client_.reset();  // a broken connection is not reused
+               {"exception", r.timed_out ? "APITimeoutError" : "APIConnectionError"}};
       return std::nullopt;
     }
-    const std::string request_id = res->get_header_value("x-request-id");
+    const HttpResponse* res = &*r.response;
+    auto header = [&](const char* name) {
+      const auto it = res->headers.find(name);
+      return it == res->headers.end() ? std::string() : it->second;
+    };
+    const std::string request_id = header("x-request-id");
     const json parsed = json::parse(res->body, nullptr, false);
     if (res->status >= 200 && res->status < 300) {
       std::vector<std::string> texts;
@@ -250,15 +244,15 @@ class Generator {
              {"message", field("message")},
              {"request_id", request_id.empty() ? json(nullptr) : json(request_id)},
              {"exception", res->status == 429 ? "RateLimitError" : "APIStatusError"}};
-    if (res->has_header("retry-after-ms"))
-      retry_after_s = std::atof(res->get_header_value("retry-after-ms").c_str()) / 1000;
-    else if (res->has_header("retry-after"))
-      retry_after_s = std::atof(res->get_header_value("retry-after").c_str());
+    if (!header("retry-after-ms").empty())
+      retry_after_s = std::atof(header("retry-after-ms").c_str()) / 1000;
+    else if (!header("retry-after").empty())
+      retry_after_s = std::atof(header("retry-after").c_str());
     return std::nullopt;
   }
 
   GeneratorConfig config_;
-  std::unique_ptr<httplib::Client> client_;
+  bool client_loaded_ = false;
 };
 
 // ---- what crosses the pool boundary -------------------------------------

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -12,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "xph/harness/fuzz.hpp"
 #include "xph/harness/report.hpp"
 #include "xph/harness/session.hpp"
 #include "xph/harness/suts.hpp"
@@ -158,8 +160,25 @@ int xph_main(int argc, char** argv) {
   auto* matrix = app.add_subcommand("matrix", "every bundled scenario against every available built-in SUT");
   add_report_flags(*matrix, flags);
 
-  auto* fuzz = app.add_subcommand("fuzz", "random scenarios, judged and shrunk (not built yet)");
-  fuzz->allow_extras();
+  auto* fuzz = app.add_subcommand("fuzz", "random scenarios, judged; each failure shrunk and written as a scenario");
+  FuzzOptions fo;
+  std::optional<std::uint64_t> seed, cases, only_case;
+  std::optional<double> seconds;
+  std::string shard;
+  fuzz->add_option("--sut", sut_names, "a built-in SUT");
+  fuzz->add_option("--sut-cmd", sut_cmds, "a program that speaks contract section 4, as one string");
+  fuzz->add_option("--sut-name", sut_labels, "name of the --sut-cmd");
+  fuzz->add_option("--seed", seed, "the seed (default: from the clock, printed)");
+  fuzz->add_option("--cases", cases, "cases in the whole (unsharded) stream (default 100 unless --time)");
+  fuzz->add_option("--time", seconds, "stop starting cases after this many seconds")->check(CLI::PositiveNumber);
+  fuzz->add_option("-j,--jobs", fo.jobs, "cases run side by side")->check(CLI::Range(1, 256))->capture_default_str();
+  fuzz->add_option("--out", fo.out, "where shrunk failures are written")->capture_default_str();
+  fuzz->add_option("--shard", shard, "I/N: run the cases i with i % N == I");
+  fuzz->add_option("--case", only_case, "replay one case of the seed, unshrunk");
+  fuzz->add_option("--max-failures", fo.max_failures, "stop starting cases after this many failures (0: never)")
+      ->check(CLI::NonNegativeNumber);
+  fuzz->add_option("--shrink-runs", fo.shrink_runs, "SUT runs one shrink may take")
+      ->check(CLI::Range(0, 100000))->capture_default_str();
   app.add_subcommand("suts", "the built-in SUT names and whether each can run here");
   app.add_subcommand("serve", "same as oaimock (see `xph serve --help`)");
 
@@ -186,8 +205,24 @@ int xph_main(int argc, char** argv) {
       return 0;
     }
     if (app.got_subcommand("fuzz")) {
-      std::cerr << "xph fuzz: not built yet (issue 5); use `xph run` with scenario files\n";
-      return 2;
+      const auto suts = sut_choices(argc, argv);
+      if (sut_names.size() + sut_cmds.size() != 1) throw InputError("fuzz: give exactly one --sut or --sut-cmd");
+      fo.seed = seed ? *seed : static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) % 1000000007ULL;
+      fo.cases = cases;
+      fo.seconds = seconds;
+      fo.only_case = only_case;
+      if (!cases && !seconds) fo.cases = 100;
+      if (!shard.empty()) {
+        int i = -1, n = 0;
+        char slash = 0;
+        std::istringstream in(shard);
+        if (!(in >> i >> slash >> n) || slash != '/' || n < 1 || i < 0 || i >= n || !in.eof())
+          throw InputError("--shard " + shard + ": expected I/N with 0 <= I < N, e.g. 0/4");
+        fo.shard = i;
+        fo.shards = n;
+      }
+      fo.program = argv[0];
+      return run_fuzz(suts.front(), fo);
     }
     std::vector<SutChoice> suts;
     std::vector<Scenario> scenarios;

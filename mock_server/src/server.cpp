@@ -284,6 +284,7 @@ std::vector<JournalEntry> Server::journal(const std::optional<std::string>& tena
   return impl_->state.journal(tenant);
 }
 void Server::reset() { impl_->state.reset(); }
+void Server::forget_journal(const std::string& tenant) { impl_->state.forget_journal(tenant); }
 Server::Activity Server::activity(const std::string& tenant) const {
   const auto [begun, finished] = impl_->state.activity(tenant);
   return {begun, finished};

@@ -110,6 +110,15 @@ void State::reset() {
   handed_ = 0;
 }
 
+void State::forget_journal(const std::string& tenant) {
+  std::lock_guard lock(mu_);
+  if (file_) {  // the writer still gets every entry it has not taken yet
+    orphans_.insert(orphans_.end(), journal_.begin() + static_cast<std::ptrdiff_t>(handed_), journal_.end());
+  }
+  std::erase_if(journal_, [&](const JournalEntry& e) { return e.tenant == tenant; });
+  handed_ = journal_.size();
+}
+
 void State::flush() {
   if (!file_) return;
   std::unique_lock lock(mu_);

@@ -37,6 +37,7 @@ class State {
   std::pair<std::uint64_t, std::uint64_t> activity(const std::string& tenant) const;  // begun, finished
   std::vector<JournalEntry> journal(const std::optional<std::string>& tenant) const;
   void reset();
+  void forget_journal(const std::string& tenant);
   void flush();
   double elapsed_ms() const;
 

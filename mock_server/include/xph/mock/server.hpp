@@ -47,6 +47,9 @@ class Server {
   bool drop_tenant(const std::string& token);
   std::vector<JournalEntry> journal(const std::optional<std::string>& tenant = std::nullopt) const;
   void reset();  // forget every counter and the journal; scripts stay
+  // Drops a tenant's entries from the in-memory journal (the journal file
+  // keeps them): an embedding harness keeps memory to the cases in flight.
+  void forget_journal(const std::string& tenant);
 
   // Scripted requests a tenant has begun and finished: a harness watching a
   // quiet client tells "waiting on us" (begun > finished) from "stuck".

@@ -1,0 +1,183 @@
+// The fuzz loop: cases side by side on one server, failures shrunk and
+// written once each.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "xph/harness/fuzz.hpp"
+#include "xph/harness/oracle.hpp"
+#include "xph/harness/session.hpp"
+#include "xph/mock/server.hpp"
+
+namespace xph::harness {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string hex(std::uint64_t v) {
+  std::ostringstream s;
+  s << std::hex << std::setw(16) << std::setfill('0') << v;
+  return s.str();
+}
+
+std::uint64_t fnv1a(const std::string& text) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+// Runs one fuzz case against the SUT; returns its primary verdict.
+Verdict judge_case(const FuzzCase& fc, const SutChoice& sut, mock::Server& server) {
+  const Scenario s = parse_scenario(fc.to_json("fuzz", "", {}), "(fuzz case)");
+  const Case c = expand(s).at(0);
+  return judge(c, run_case(sut.command, c, server)).primary;
+}
+
+class Fuzzer {
+ public:
+  Fuzzer(const SutChoice& sut, const FuzzOptions& o) : sut_(sut), o_(o) {}
+
+  int run() {
+    std::cout << "xph fuzz: seed " << o_.seed << ", SUT " << sut_.command.name;
+    if (o_.shards > 1) std::cout << ", shard " << o_.shard << "/" << o_.shards;
+    std::cout << (o_.cases ? ", " + std::to_string(*o_.cases) + " case(s)" : "")
+              << (o_.seconds ? ", " + std::to_string(static_cast<int>(*o_.seconds)) + " s" : "") << ", -j " << o_.jobs
+              << "\n"
+              << std::flush;
+    server_.start();
+    started_ = Clock::now();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < o_.jobs; ++t) threads.emplace_back([this] { work(); });
+    const bool tty = ::isatty(STDOUT_FILENO);
+    while (done_threads_ < o_.jobs) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (tty) progress(false);
+    }
+    for (auto& t : threads) t.join();
+    if (tty) progress(true);
+    server_.stop();
+    summary();
+    return found_.empty() ? 0 : 1;
+  }
+
+ private:
+  // Shard I of N takes the indices i with i % N == I of the unsharded stream.
+  std::optional<std::uint64_t> next_index() {
+    if (o_.only_case) {
+      if (taken_++ > 0) return std::nullopt;
+      return *o_.only_case;
+    }
+    if (o_.max_failures > 0 && failures_ >= o_.max_failures) return std::nullopt;
+    if (o_.seconds && std::chrono::duration<double>(Clock::now() - started_).count() >= *o_.seconds) return std::nullopt;
+    const std::uint64_t i = static_cast<std::uint64_t>(o_.shard) + static_cast<std::uint64_t>(o_.shards) * taken_++;
+    if (o_.cases && i >= *o_.cases) return std::nullopt;
+    return i;
+  }
+
+  void work() {
+    for (;;) {
+      std::optional<std::uint64_t> index;
+      {
+        std::lock_guard lock(mu_);
+        index = next_index();
+      }
+      if (!index) break;
+      const FuzzCase fc = generate_case(o_.seed, *index);
+      const Verdict v = judge_case(fc, sut_, server_);
+      {
+        std::lock_guard lock(mu_);
+        ++counts_[v];
+        ++done_;
+        if (v != Verdict::Pass) ++failures_;
+      }
+      if (v != Verdict::Pass) report(*index, fc, v);
+    }
+    ++done_threads_;
+  }
+
+  void report(std::uint64_t index, const FuzzCase& original, Verdict v) {
+    std::ostringstream out;
+    ShrinkResult shrunk{original, 0, 0};
+    if (!o_.only_case)
+      shrunk = shrink(original, [&](const FuzzCase& c) { return judge_case(c, sut_, server_) == v; }, o_.shrink_runs);
+    const FuzzCase& min = shrunk.smallest;
+    // A finding must replay. One that does not is timing, and says so.
+    const Verdict again = judge_case(min, sut_, server_);
+    const std::string flaky = again == v ? "" : " It did not replay (" + std::string(name(again)) + " on a rerun): "
+                                                "it depends on timing.";
+    const std::string body_key = min.to_json("x", "", {}).dump();
+    const std::string hash = hex(fnv1a(body_key + std::string(name(v)) + sut_.command.name)).substr(0, 12);
+    const std::string file_name = std::string(name(v)) + "-" + hash + ".json";
+    const fs::path path = fs::path(o_.out) / file_name;
+    std::ostringstream description;
+    description << "Found by xph fuzz against " << sut_.command.name << " (seed " << o_.seed << ", case " << index
+                << "), shrunk in " << shrunk.runs << " runs. Original case: " << original.summary() << "." << flaky;
+    const std::string name_field = "fuzz_" + hash;
+    bool fresh;
+    {
+      std::lock_guard lock(mu_);
+      fresh = found_.insert(file_name).second;
+    }
+    if (fresh) {
+      fs::create_directories(o_.out);
+      const auto j = min.to_json(name_field, description.str(), {{"default", "PASS"}, {sut_.command.name, std::string(name(v))}});
+      const std::string tmp = path.string() + ".tmp";
+      std::ofstream(tmp) << j.dump(2) << "\n";
+      fs::rename(tmp, path);
+    }
+    out << "\n" << name(v) << " in case " << index << (fresh ? "" : " (already found)") << ": shrunk to "
+        << min.probes.size() << " probe(s), " << min.total_attempts() << " attempt(s) in " << shrunk.runs
+        << " run(s)" << (flaky.empty() ? "" : "; NOT REPRODUCED on a rerun (" + std::string(name(again)) + ")")
+        << "\n  " << min.summary() << "\n  written: " << path.string() << "\n  replay:  " << o_.program
+        << " run " << shell_quote(path.string()) << " " << sut_.replay_args << "\n  unshrunk: " << o_.program
+        << " fuzz " << sut_.replay_args << " --seed " << o_.seed << " --case " << index << "\n";
+    std::lock_guard lock(mu_);
+    std::cout << out.str() << std::flush;
+  }
+
+  void progress(bool last) {
+    std::lock_guard lock(mu_);
+    const double secs = std::chrono::duration<double>(Clock::now() - started_).count();
+    std::cout << "\r[fuzz] " << done_ << " case(s), " << std::fixed << std::setprecision(1)
+              << (secs > 0 ? done_ / secs : 0) << "/s, " << failures_ << " failing, " << secs << " s   "
+              << (last ? "\n" : "") << std::flush;
+  }
+
+  void summary() {
+    const double secs = std::chrono::duration<double>(Clock::now() - started_).count();
+    std::ostringstream s;
+    s << done_ << " case(s) in " << std::fixed << std::setprecision(1) << secs << " s ("
+      << (secs > 0 ? done_ / secs : 0) << "/s), seed " << o_.seed << ":";
+    for (const auto& [v, n] : counts_) s << " " << name(v) << " " << n;
+    s << "\n" << found_.size() << " distinct finding(s)" << (found_.empty() ? "" : " in " + o_.out) << "\n";
+    std::cout << s.str();
+  }
+
+  const SutChoice& sut_;
+  const FuzzOptions& o_;
+  mock::Server server_;
+  Clock::time_point started_;
+  std::mutex mu_;
+  std::uint64_t taken_ = 0, done_ = 0;
+  int failures_ = 0;
+  std::atomic<int> done_threads_{0};
+  std::map<Verdict, std::uint64_t> counts_;
+  std::set<std::string> found_;
+};
+
+}  // namespace
+
+int run_fuzz(const SutChoice& sut, const FuzzOptions& options) { return Fuzzer(sut, options).run(); }
+
+}  // namespace xph::harness
