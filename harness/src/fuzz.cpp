@@ -72,7 +72,6 @@ class Fuzzer {
   }
 
  private:
-  // Shard I of N takes the indices i with i % N == I of the unsharded stream.
   std::optional<std::uint64_t> next_index() {
     if (o_.only_case) {
       if (taken_++ > 0) return std::nullopt;
@@ -80,7 +79,7 @@ class Fuzzer {
     }
     if (o_.max_failures > 0 && failures_ >= o_.max_failures) return std::nullopt;
     if (o_.seconds && std::chrono::duration<double>(Clock::now() - started_).count() >= *o_.seconds) return std::nullopt;
-    const std::uint64_t i = static_cast<std::uint64_t>(o_.shard) + static_cast<std::uint64_t>(o_.shards) * taken_++;
+    const std::uint64_t i = shard_index(taken_++, o_.shard, o_.shards);
     if (o_.cases && i >= *o_.cases) return std::nullopt;
     return i;
   }

@@ -62,8 +62,9 @@ std::vector<Step> plainer(const Step& s) {
   if (s.kind == StepKind::Status) {
     if (s.retry_after_s) out.push_back(status(s.status, s.code));
     if (s.code) out.push_back(status(s.status, std::nullopt, s.retry_after_s));
-    const int plain = s.status >= 500 ? 500 : 400;
-    if (s.status != plain && s.status != 429) out.push_back(status(plain));
+    // 400 is the plainest error; 500 the plainest retryable one.
+    if (s.status != 400) out.push_back(status(400));
+    if (s.status > 500) out.push_back(status(500));
   } else if (s.kind != StepKind::Reset) {
     out.push_back(fault(StepKind::Reset));
   }
@@ -71,6 +72,14 @@ std::vector<Step> plainer(const Step& s) {
 }
 
 std::string key(const std::string& probe, int i) { return probe + "#" + std::to_string(i); }
+
+// The fuzzer's own retry defaults (fast backoff), with these tries.
+RetryPolicy fuzz_retry(std::optional<int> tries) {
+  RetryPolicy p;
+  p.max_tries = tries;
+  p.max_delay_s = 0.01;
+  return p;
+}
 
 }  // namespace
 
@@ -124,9 +133,8 @@ FuzzCase generate_case(std::uint64_t seed, std::uint64_t index) {
   c.parallel_attempts = r.chance(80) ? r.between(2, 6) : 1;
   c.generations = static_cast<int>(r.weighted({0, 50, 25, 15, 10}));
   c.mode = r.chance(50) ? Mode::N : Mode::Loop;
-  c.retry.max_tries = r.between(1, 4);
+  c.retry = fuzz_retry(r.between(1, 4));
   c.retry.honor_retry_after = r.chance(90);
-  c.retry.max_delay_s = 0.01;
   if (r.chance(30)) c.retry.on_decode = true;
   if (r.chance(20)) c.retry.statuses = {429, 500, 502, 503, 504};
   for (const auto& p : c.probes)
@@ -179,11 +187,27 @@ std::vector<FuzzCase> shrink_candidates(const FuzzCase& c) {
     d.parallel_attempts = 2;
     out.push_back(d);
   }
+  if (c.retry != fuzz_retry(c.retry.max_tries)) {  // the default policy, same tries
+    FuzzCase d = c;
+    d.retry = fuzz_retry(c.retry.max_tries);
+    out.push_back(d);
+  }
   if (c.retry.max_tries && *c.retry.max_tries > 1) {
     FuzzCase d = c;
     d.retry.max_tries = 1;
     out.push_back(d);
   }
+  // A script moves to the attempt before it when that one has none, so two
+  // findings that differ only in which attempt failed become one.
+  for (const auto& p : c.probes)
+    for (int i = 1; i < p.attempts; ++i) {
+      const auto it = c.scripts.find(key(p.name, i));
+      if (it == c.scripts.end() || c.scripts.count(key(p.name, i - 1))) continue;
+      FuzzCase d = c;
+      d.scripts[key(p.name, i - 1)] = it->second;
+      d.scripts.erase(key(p.name, i));
+      out.push_back(std::move(d));
+    }
   // Shorter scripts, then plainer steps; a script of one 200 goes away.
   for (const auto& [k, steps] : c.scripts) {
     if (steps.size() == 1 && is_200(steps[0])) {
@@ -207,6 +231,21 @@ std::vector<FuzzCase> shrink_candidates(const FuzzCase& c) {
   return out;
 }
 
+// Probe names by position and shape (s0, p1, ...): they only name keys and
+// prompts, so renaming changes no behaviour, and equal failures hash equal.
+FuzzCase canonical(const FuzzCase& c) {
+  FuzzCase out = c;
+  out.scripts.clear();
+  for (std::size_t k = 0; k < c.probes.size(); ++k) {
+    const auto& p = c.probes[k];
+    const std::string name = (p.attempts == 1 ? "s" : "p") + std::to_string(k);
+    out.probes[k].name = name;
+    for (int i = 0; i < p.attempts; ++i)
+      if (auto it = c.scripts.find(key(p.name, i)); it != c.scripts.end()) out.scripts[key(name, i)] = it->second;
+  }
+  return out;
+}
+
 ShrinkResult shrink(const FuzzCase& start, const std::function<bool(const FuzzCase&)>& still_fails, int max_runs) {
   ShrinkResult r{start, 0, 0};
   for (bool progress = true; progress && r.runs < max_runs;) {
@@ -222,6 +261,7 @@ ShrinkResult shrink(const FuzzCase& start, const std::function<bool(const FuzzCa
       }
     }
   }
+  r.smallest = canonical(r.smallest);
   return r;
 }
 

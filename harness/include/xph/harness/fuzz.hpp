@@ -43,6 +43,13 @@ FuzzCase generate_case(std::uint64_t seed, std::uint64_t index);
 // plainer steps; lower generations, parallelism and tries. Never the case itself.
 std::vector<FuzzCase> shrink_candidates(const FuzzCase&);
 
+// Shard I of N takes the i-th case of the unsharded stream when i % N == I,
+// so N shards together run exactly the cases of one unsharded run.
+// This is the k-th case index of a shard.
+inline std::uint64_t shard_index(std::uint64_t k, int shard, int shards) {
+  return static_cast<std::uint64_t>(shard) + static_cast<std::uint64_t>(shards) * k;
+}
+
 struct ShrinkResult {
   FuzzCase smallest;
   int runs = 0;   // candidates tried
