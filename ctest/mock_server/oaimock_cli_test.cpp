@@ -71,6 +71,13 @@ TEST(OaimockCli, BadScriptFileNamesFileAndField) {
   EXPECT_EQ(count_lines(missing.err), 1);
 }
 
+TEST(OaimockCli, NonLoopbackHostNeedsAnAdminToken) {
+  const auto r = run(OAIMOCK_BIN, {"--host", "0.0.0.0"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "oaimock: --host 0.0.0.0 is not loopback: give --admin-token so the admin API is not open to the "
+                   "network\n");
+}
+
 TEST(OaimockCli, PortInUseIsOneLineAndExitTwo) {
   httplib::Server holder;
   const int port = holder.bind_to_any_port("127.0.0.1");

@@ -279,3 +279,16 @@ TEST_F(MockServer, SixtyFourConcurrentClientsGetEveryKExactlyOnce) {
   EXPECT_EQ(all, want);
   EXPECT_EQ(server().journal().size(), static_cast<std::size_t>(kClients * kPerClient));
 }
+
+TEST_F(MockServer, AdminTokenGuardsTheAdminApiOnly) {
+  start({.admin_token = std::string("s3cret")});
+  httplib::Client admin("127.0.0.1", port());
+  auto refused = admin.Put("/_xph/tenants/t", R"({"*":"500"})", "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  EXPECT_EQ(json::parse(refused->body)["status"], 401);
+  auto allowed = admin.Put("/_xph/tenants/t", {{"X-Xph-Admin-Token", "s3cret"}}, R"({"*":"500"})", "application/json");
+  ASSERT_TRUE(allowed);
+  EXPECT_EQ(allowed->status, 200);
+  EXPECT_EQ(client().Post("/v1/chat/completions", chat_body("a"), "application/json")->status, 500);
+}

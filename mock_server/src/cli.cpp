@@ -63,6 +63,9 @@ int oaimock_main(int argc, char** argv) {
   app.add_option("--responses", responses_dsl, "step DSL for every key, e.g. '429@0.2,200'")->excludes(script);
   app.add_option("--journal", journal, "append each request's journal entry to FILE as a JSON line");
   app.add_option("--port-file", port_file, "write the bound port to FILE once accepting");
+  std::string admin_token;
+  app.add_option("--admin-token", admin_token,
+                 "require header X-Xph-Admin-Token: TOKEN on /_xph/ routes (needed off loopback)");
   app.add_option("--hang-max", hang_max_s, "seconds a `hang` step holds a connection at most")
       ->capture_default_str()->check(CLI::Range(0.0, 86400.0));
   try {
@@ -92,6 +95,10 @@ int oaimock_main(int argc, char** argv) {
       }
     }
     if (!journal.empty()) options.journal_path = journal;
+    if (!admin_token.empty()) options.admin_token = admin_token;
+    if (!is_loopback(options.host) && !options.admin_token)
+      throw UsageError("--host " + options.host +
+                       " is not loopback: give --admin-token so the admin API is not open to the network");
     options.hang_max = std::chrono::milliseconds(static_cast<long>(hang_max_s * 1000));
     Server server(std::move(options));
     server.start();

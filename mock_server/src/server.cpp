@@ -109,6 +109,10 @@ std::string openai_error_for(int status, const httplib::Request& req) {
 
 }  // namespace
 
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 struct Server::Impl {
   explicit Impl(ServerOptions o) : options(std::move(o)), state(options.responses, options.journal_path) {}
 
@@ -197,8 +201,13 @@ void Server::Impl::configure() {
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
     listen_fd = fd;
   });
-  http.set_pre_routing_handler([this](const httplib::Request&, httplib::Response& res) {
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     res.set_header("x-request-id", next_request_id());
+    if (options.admin_token && is_admin_path(req.path) &&
+        req.get_header_value("X-Xph-Admin-Token") != *options.admin_token) {
+      send_admin_error(res, 401, "admin API: missing or wrong X-Xph-Admin-Token");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   http.Post("/v1/chat/completions",

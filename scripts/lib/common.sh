@@ -34,7 +34,7 @@ xph_install() {
 }
 
 # xph_build [extra cmake args...]
-xph_build() {
+xph_build() {  # later -D flags override the default build type
   cmake -S "$XPH_ROOT" -B "$XPH_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
   cmake --build "$XPH_BUILD" -j "$(nproc)"
 }

@@ -21,6 +21,8 @@
 
 namespace xph::mock {
 
+bool is_loopback(const std::string& host);
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;                                     // 0: any free port
@@ -28,6 +30,8 @@ struct ServerOptions {
   std::optional<std::string> journal_path;          // JSON lines, appended
   std::chrono::milliseconds hang_max{60'000};       // `hang` gives up after this
   std::size_t max_body_bytes = 32u << 20;
+  // When set, /_xph/ routes require the header `X-Xph-Admin-Token: TOKEN`.
+  std::optional<std::string> admin_token;
 };
 
 class Server {
