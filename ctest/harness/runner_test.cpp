@@ -1,5 +1,6 @@
 // Real child processes under the runner: hostile SUTs are judged and leave
 // nothing behind.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -52,6 +53,43 @@ TEST_F(Runner, PoolChildrenThatOutliveTheirParentAreKilledAndReaped) {
   fs::remove(pids_file);
   ASSERT_EQ(pids.size(), 3u);
   for (int pid : pids) EXPECT_FALSE(alive(pid)) << "orphan " << pid << " is still there (alive or zombie)";
+}
+
+TEST_F(Runner, GrandchildThatDoubleForkedIntoANewSessionIsKilledToo) {
+  const fs::path pid_file = fs::temp_directory_path() / ("xph_double_fork_" + std::to_string(::getpid()));
+  fs::remove(pid_file);
+  const auto sut = command_sut("/usr/bin/python3 " + kSuts + "double_fork_sut.py " + pid_file.string(), "dfork");
+  const auto c = make_case(R"({"name":"d","probes":[{"name":"p","attempts":1}]})");
+  const CaseRun run = run_case(sut, c, server_);
+  EXPECT_EQ(run.exit_code, 0) << run.stderr_text;
+  std::ifstream in(pid_file);
+  int pid = 0;
+  in >> pid;
+  fs::remove(pid_file);
+  ASSERT_GT(pid, 0);
+  EXPECT_FALSE(alive(pid)) << "the escaped grandchild " << pid << " is still there";
+}
+
+TEST_F(Runner, GigabyteResultIsNeverReadAndIsACrash) {
+  const auto sut = command_sut("/usr/bin/python3 " + kSuts + "huge_result_sut.py", "huge");
+  const auto c = make_case(R"({"name":"h","probes":[{"name":"p","attempts":1}]})");
+  const CaseRun run = run_case(sut, c, server_);
+  EXPECT_EQ(run.result_problem, "result is 1024 MiB, over the 64 MiB limit");
+  EXPECT_EQ(judge(c, run).primary, Verdict::Crash);
+}
+
+TEST_F(Runner, FloodedOutputAndDuplicateIdsAreJudgedNotFatal) {
+  const auto sut = command_sut("/usr/bin/python3 " + kSuts + "flood_sut.py", "flood");
+  const auto c = make_case(R"({"name":"f","probes":[{"name":"p","attempts":1}]})");
+  const CaseRun run = run_case(sut, c, server_);
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_LE(run.stderr_text.size(), 256u * 1024);  // only the tail is kept
+  const auto j = judge(c, run);
+  EXPECT_EQ(j.primary, Verdict::Crash);
+  std::vector<std::string> seen;
+  for (const auto& f : j.findings) seen.push_back(f.seen);
+  EXPECT_THAT(seen, ::testing::Contains("an outcome for unknown id nobody#7"));
+  EXPECT_THAT(seen, ::testing::Contains("a second outcome"));
 }
 
 TEST_F(Runner, SutIgnoringSigtermIsJudgedHangAndKilled) {

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,11 +30,17 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-struct NewProcessGroup : bp::extend::handler {
+// In the child, before exec: its own process group (so the whole family
+// can be killed at once) and a bound on every file it writes (so a SUT that
+// floods stdout or writes a runaway result cannot fill the disk).
+struct SutProcessSetup : bp::extend::handler {
   template <class Executor>
   void on_exec_setup(Executor&) const {
     ::setpgid(0, 0);
+    const rlimit fsize{kMaxFileBytes, kMaxFileBytes};
+    ::setrlimit(RLIMIT_FSIZE, &fsize);
   }
+  static constexpr rlim_t kMaxFileBytes = rlim_t{4} << 30;
 };
 
 std::string read_tail(const fs::path& path, std::size_t max) {
@@ -73,16 +80,42 @@ std::pair<long, int> group_cpu(pid_t pgid) {
   return {ticks, count};
 }
 
-// Kill every process of the group and reap those that are our children
-// (the SUT itself is reaped by Boost; orphans come to us as subreaper).
-void kill_and_reap(pid_t pgid) {
+// Processes that carry this case's tenant in their environment: the SUT's
+// whole family, even one that left its process group and session (a double
+// fork into setsid). Our own process is never one: the tenant is only in the
+// environment we hand the SUT.
+std::vector<pid_t> family_by_environment(const std::string& tenant) {
+  const std::string needle = "OPENAI_API_KEY=" + tenant;
+  std::vector<pid_t> out;
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/proc"), ::closedir);
+  if (!dir) return out;
+  while (const dirent* e = ::readdir(dir.get())) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/environ", std::ios::binary);
+    for (std::string var; std::getline(in, var, '\0');)
+      if (var == needle) {
+        out.push_back(static_cast<pid_t>(std::atol(e->d_name)));
+        break;
+      }
+  }
+  return out;
+}
+
+// Kill every process of the group, and any that escaped it, and reap those
+// that are our children (the SUT itself is reaped by Boost; orphans come to
+// us as subreaper).
+void kill_and_reap(pid_t pgid, const std::string& tenant) {
   ::kill(-pgid, SIGKILL);
   const auto deadline = Clock::now() + std::chrono::seconds(5);
   while (Clock::now() < deadline) {
     int status = 0;
-    const pid_t r = ::waitpid(-pgid, &status, WNOHANG);
-    if (r > 0) continue;
-    if (r < 0 && ::kill(-pgid, 0) != 0 && errno == ESRCH) return;  // none of ours, none left at all
+    if (::waitpid(-pgid, &status, WNOHANG) > 0) continue;
+    const auto escaped = family_by_environment(tenant);
+    for (pid_t pid : escaped) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, WNOHANG);  // ours if it was reparented to us
+    }
+    if (escaped.empty() && ::kill(-pgid, 0) != 0 && errno == ESRCH) return;  // none left at all
     ::kill(-pgid, SIGKILL);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -99,6 +132,7 @@ double longest_wait_in(const Scenario& s) {
 }
 
 std::atomic<unsigned> g_case_counter{0};
+constexpr std::uintmax_t kMaxResultBytes = 64u << 20;
 
 }  // namespace
 
@@ -161,7 +195,7 @@ CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
   bp::child child(bp::exe = sut.argv.front(),
                   bp::args = std::vector<std::string>(sut.argv.begin() + 1, sut.argv.end()),
                   bp::start_dir = dir.string(), env, bp::std_in < bp::null, bp::std_out > out_path.string(),
-                  bp::std_err > err_path.string(), NewProcessGroup{}, ec);
+                  bp::std_err > err_path.string(), SutProcessSetup{}, ec);
   if (ec) {
     server.drop_tenant(tenant);
     fs::remove_all(dir);
@@ -212,7 +246,7 @@ CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
     }
   }
   if (pidfd >= 0) ::close(pidfd);
-  kill_and_reap(pgid);
+  kill_and_reap(pgid, tenant);
   std::error_code wait_ec;
   child.wait(wait_ec);
   run.seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -223,10 +257,16 @@ CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
   }
   run.stderr_text = read_tail(err_path, 256 * 1024);
 
+  std::error_code size_ec;
+  const auto result_size = fs::file_size(result_path, size_ec);
   if (!fs::exists(result_path)) {
     run.result_problem = "no result file";
+  } else if (!size_ec && result_size > kMaxResultBytes) {
+    // Never read a runaway result into memory.
+    run.result_problem = "result is " + std::to_string(result_size >> 20) + " MiB, over the " +
+                         std::to_string(kMaxResultBytes >> 20) + " MiB limit";
   } else {
-    const json j = json::parse(read_tail(result_path, 64u << 20), nullptr, false);
+    const json j = json::parse(read_tail(result_path, kMaxResultBytes), nullptr, false);
     if (j.is_discarded()) {
       run.result_problem = "result is not JSON";
     } else {
