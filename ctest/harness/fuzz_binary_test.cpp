@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/process.hpp"
+#include "util/temp_dir.hpp"
 
 using ::testing::HasSubstr;
 using xph::test::run;
@@ -14,10 +15,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct OutDir {
-  fs::path path = fs::temp_directory_path() / ("xph_fuzz_" + std::to_string(::getpid()) + "_" +
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  ~OutDir() { fs::remove_all(path); }
+// xph fuzz creates --out itself, and only when it finds something.
+struct OutDir : xph::test::TempDir {
+  OutDir() : TempDir(false) {}
 };
 
 void finds_and_shrinks_transport_broken(const std::string& sut) {

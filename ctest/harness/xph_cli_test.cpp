@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/process.hpp"
+#include "util/temp_dir.hpp"
 #include "xph/harness/suts.hpp"
 
 using ::testing::HasSubstr;
@@ -16,16 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("xph_cli_" + std::to_string(::getpid()) + "_" +
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name) << text;
-    return (path / name).string();
-  }
-};
+using xph::test::TempDir;
 
 const std::string kScenarios = std::string(XPH_SOURCE_DIR) + "/scenarios/";
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/process.hpp"
+#include "util/temp_dir.hpp"
 
 namespace bp = boost::process;
 namespace fs = std::filesystem;
@@ -20,12 +21,7 @@ using xph::test::slurp;
 
 namespace {
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("oaimock_cli_" + std::to_string(::getpid()) + "_" +
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
+using xph::test::TempDir;
 
 int wait_for_port(const fs::path& port_file) {
   for (int i = 0; i < 500; ++i) {
