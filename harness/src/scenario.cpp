@@ -60,7 +60,8 @@ class Reader {
   }
 
   void only(std::initializer_list<const char*> known) const {
-    for (const auto& [k, _] : j_.items()) {
+    for (const auto& item : j_.items()) {
+      const std::string& k = item.key();  // not a structured binding: clang 14 cannot capture one
       if (std::none_of(known.begin(), known.end(), [&](const char* f) { return k == f; })) {
         std::string list;
         for (const char* f : known) list += std::string(list.empty() ? "" : ", ") + f;
