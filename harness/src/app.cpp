@@ -118,15 +118,17 @@ void print_matrix(const std::vector<Scenario>& scenarios, const std::vector<SutC
   std::size_t w = 10;
   for (const auto& s : scenarios) w = std::max(w, s.name.size());
   std::ostringstream out;
+  std::vector<int> widths;
+  for (const auto& sut : suts) widths.push_back(static_cast<int>(std::max<std::size_t>(16, sut.command.name.size())));
   out << '\n' << std::left << std::setw(static_cast<int>(w)) << "scenario";
-  for (const auto& sut : suts) out << "  " << std::setw(20) << sut.command.name;
+  for (std::size_t i = 0; i < suts.size(); ++i) out << "  " << std::setw(widths[i]) << suts[i].command.name;
   out << '\n';
   for (const auto& s : scenarios) {
     out << std::setw(static_cast<int>(w)) << s.name;
-    for (const auto& sut : suts) {
-      const auto it = cell.find({s.name, sut.command.name});
+    for (std::size_t i = 0; i < suts.size(); ++i) {
+      const auto it = cell.find({s.name, suts[i].command.name});
       std::string text = it == cell.end() ? "-" : std::string(name(it->second.first)) + (it->second.second ? "" : " !");
-      out << "  " << std::setw(20) << text;
+      out << "  " << std::setw(widths[i]) << text;
     }
     out << '\n';
   }
