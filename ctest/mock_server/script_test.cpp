@@ -56,6 +56,15 @@ TEST(StepDsl, CanonicalFormRoundTrips) {
   EXPECT_EQ(to_string(parse_script("500*2,200")), "500,500,200");
 }
 
+// Found by libFuzzer (fixtures/corpus/step_dsl/crash-5392cded...): the
+// canonical form of a tiny Retry-After was scientific notation, which the
+// parser rightly refuses.
+TEST(StepDsl, CanonicalFormOfTinySecondsStillParses) {
+  const Script s = parse_script("409@0.0000000076769895");
+  EXPECT_EQ(to_string(s), "409@0.0000000076769895");
+  EXPECT_EQ(parse_script(to_string(s)), s);
+}
+
 TEST(StepDsl, LastStepRepeats) {
   const Script s = parse_script("429,200");
   EXPECT_EQ(s.at(0), status(429));

@@ -142,10 +142,12 @@ class Parser {
   std::size_t i_ = 0;
 };
 
+// Shortest *fixed* text that reads back as the same double: the parser takes
+// no exponent, and plain to_chars writes 7.6769895e-09 (found by libFuzzer).
 std::string format_seconds(double s) {
-  char buf[32];
-  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, s);
-  return std::string(buf, ptr);
+  char buf[512];  // fixed notation of the smallest positive double needs ~330
+  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, s, std::chars_format::fixed);
+  return ec == std::errc() ? std::string(buf, ptr) : "0";
 }
 
 [[noreturn]] void json_fail(const std::string& pointer, const std::string& what) {
