@@ -292,3 +292,30 @@ TEST_F(MockServer, AdminTokenGuardsTheAdminApiOnly) {
   EXPECT_EQ(allowed->status, 200);
   EXPECT_EQ(client().Post("/v1/chat/completions", chat_body("a"), "application/json")->status, 500);
 }
+
+// Found by libFuzzer (fixtures/corpus/request/crash-b9615ee9...): a path that
+// is not UTF-8 made the admin error body throw outside any handler, which
+// ended the process. Keys and tokens are client bytes too.
+TEST_F(MockServer, BytesThatAreNotUtf8NeverTakeTheServerDown) {
+  for (const std::string& request : {
+           std::string("PUT /_xph/tena\xff\xff HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"),
+           std::string("GET /v1/\xfe\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+           xph::test::chat_request("k\xff", "tok\xfe"),
+       }) {
+    xph::test::RawClient raw(port());
+    raw.send(request);
+    raw.read_all(std::chrono::seconds(5));
+  }
+  const std::string body = R"({"model":"m","messages":[{"role":"user","content":"x"}]})";
+  const std::string bad_header_key = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Xph-Key: \xff\xfe\r\n"
+                                     "Content-Length: " + std::to_string(body.size()) +
+                                     "\r\nConnection: close\r\n\r\n" + body;
+  xph::test::RawClient raw(port());
+  raw.send(bad_header_key);
+  EXPECT_THAT(raw.read_all(std::chrono::seconds(5)).bytes, ::testing::StartsWith("HTTP/1.1 200"));
+  httplib::Client admin("127.0.0.1", port());
+  auto journal = admin.Get("/_xph/journal");
+  ASSERT_TRUE(journal);
+  EXPECT_EQ(journal->status, 200);
+  EXPECT_EQ(client().Get("/v1/models")->status, 200);
+}

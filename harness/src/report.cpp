@@ -69,7 +69,8 @@ class JsonReporter final : public Reporter {
   explicit JsonReporter(std::string path) : path_(std::move(path)) {}
   void on_case_finished(const CaseReport& c) override { cases_.push_back(case_json(c)); }
   void on_run_finished(const RunSummary&) override {
-    write_atomically(path_, json{{"xph", 1}, {"cases", cases_}}.dump(2) + "\n");
+    // Findings quote SUT stderr, which need not be UTF-8.
+    write_atomically(path_, json{{"xph", 1}, {"cases", cases_}}.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
   }
 
  private:

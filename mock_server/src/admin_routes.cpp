@@ -26,7 +26,11 @@ void send_error(httplib::Response& res, AdminErrc errc, const std::string& detai
     if (e.errc == errc) return send_admin_error(res, e.status, detail.empty() ? e.message : std::string(e.message) + ": " + detail);
 }
 
-void send_json(httplib::Response& res, const json& body) { res.set_content(body.dump(), "application/json"); }
+// Client bytes (a path, a token, a key) need not be UTF-8; dump() would throw
+// on them, and outside a handler that ends the process.
+void send_json(httplib::Response& res, const json& body) {
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
 
 void put_tenant(State& state, const httplib::Request& req, httplib::Response& res) {
   const json body = json::parse(req.body, nullptr, false);

@@ -10,6 +10,8 @@ namespace xph::mock::openai {
 namespace {
 
 using json = nlohmann::ordered_json;  // keeps the fixtures' field order
+// Every dump here uses error_handler_t::replace: keys, tokens and paths come
+// from clients and need not be UTF-8.
 
 // Parsed once; every answer copies from here.
 struct Templates {
@@ -60,7 +62,7 @@ std::string completion(const Turn& turn, int choices) {
   body["usage"] = {{"prompt_tokens", prompt_tokens},
                    {"completion_tokens", completion_tokens},
                    {"total_tokens", prompt_tokens + completion_tokens}};
-  return body.dump();
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::vector<std::string> completion_events(const Turn& turn, int choices) {
@@ -81,7 +83,7 @@ std::vector<std::string> completion_events(const Turn& turn, int choices) {
       choice["text"] = delta_or_text;
     choice["finish_reason"] = finish;
     c["choices"] = json::array({choice});
-    events.push_back(c.dump());
+    events.push_back(c.dump(-1, ' ', false, json::error_handler_t::replace));
   };
   for (int i = 0; i < choices; ++i) {
     if (chat) emit(i, {{"role", "assistant"}, {"content", ""}}, nullptr);
@@ -91,7 +93,7 @@ std::vector<std::string> completion_events(const Turn& turn, int choices) {
   if (choices == 0) {
     json c = chunk;
     c["choices"] = json::array();
-    events.push_back(c.dump());
+    events.push_back(c.dump(-1, ' ', false, json::error_handler_t::replace));
   }
   return events;
 }
@@ -113,7 +115,7 @@ std::string error_body(std::string_view message, std::string_view type, const st
   e["type"] = type;
   e["code"] = code ? json(*code) : json(nullptr);
   e["param"] = param ? json(*param) : json(nullptr);
-  return body.dump();
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string models() { return templates().models; }

@@ -44,7 +44,7 @@ void State::write_file() {
     if (!batch.empty()) {
       std::string text;
       for (const auto& e : batch) {
-        text += nlohmann::json(e).dump();
+        text += nlohmann::json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // client bytes
         text += '\n';
       }
       std::fwrite(text.data(), 1, text.size(), file_);
