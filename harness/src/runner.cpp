@@ -54,12 +54,11 @@ std::string read_tail(const fs::path& path, std::size_t max) {
   return out;
 }
 
-// Total CPU ticks and count of the live processes in a process group.
-std::pair<long, int> group_cpu(pid_t pgid) {
+// Total CPU ticks of the live processes in a process group.
+long group_cpu(pid_t pgid) {
   long ticks = 0;
-  int count = 0;
   std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/proc"), ::closedir);
-  if (!dir) return {0, 0};
+  if (!dir) return 0;
   while (const dirent* e = ::readdir(dir.get())) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
@@ -75,9 +74,8 @@ std::pair<long, int> group_cpu(pid_t pgid) {
         utime >> stime;
     if (pgrp != pgid || state == "Z") continue;
     ticks += static_cast<long>(utime + stime);
-    ++count;
   }
-  return {ticks, count};
+  return ticks;
 }
 
 // Processes that carry this case's tenant in their environment: the SUT's
@@ -206,7 +204,7 @@ CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
 
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pgid, 0));
   auto activity = server.activity(tenant);
-  long cpu = group_cpu(pgid).first;
+  long cpu = group_cpu(pgid);
   auto quiet_since = Clock::now();
   auto last_cpu_check = Clock::now();
   bool broken = false;
@@ -222,12 +220,11 @@ CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
     bool busy = a != activity || a.begun > a.finished;
     activity = a;
     if (now - last_cpu_check >= std::chrono::milliseconds(250)) {
-      const long ticks = group_cpu(pgid).first;
+      const long ticks = group_cpu(pgid);
       // More than ~4% of a core: computing, not stuck. Unless the SUT has
       // already printed a boundary failure: Python's Pool, its result
       // handler dead, spins a core in its worker handler for ever.
-      const bool spinning_after_break = !broken && !boundary_lines(read_tail(err_path, 64 * 1024)).empty();
-      broken = broken || spinning_after_break;
+      broken = broken || !boundary_lines(read_tail(err_path, 64 * 1024)).empty();
       busy = busy || (ticks - cpu > 1 && !broken);
       cpu = ticks;
       last_cpu_check = now;
