@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -105,17 +106,27 @@ std::vector<pid_t> family_by_environment(const std::string& tenant) {
 void kill_and_reap(pid_t pgid, const std::string& tenant) {
   ::kill(-pgid, SIGKILL);
   const auto deadline = Clock::now() + std::chrono::seconds(5);
-  while (Clock::now() < deadline) {
+  std::set<pid_t> escaped;  // a zombie's environ reads empty: remember whom we killed
+  for (bool done = false; !done && Clock::now() < deadline;) {
     int status = 0;
     if (::waitpid(-pgid, &status, WNOHANG) > 0) continue;
-    const auto escaped = family_by_environment(tenant);
-    for (pid_t pid : escaped) {
+    const auto found = family_by_environment(tenant);
+    for (pid_t pid : found) {
       ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, WNOHANG);  // ours if it was reparented to us
+      escaped.insert(pid);
     }
-    if (escaped.empty() && ::kill(-pgid, 0) != 0 && errno == ESRCH) return;  // none left at all
-    ::kill(-pgid, SIGKILL);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    done = found.empty() && ::kill(-pgid, 0) != 0 && errno == ESRCH;
+    if (!done) {
+      ::kill(-pgid, SIGKILL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  // Escaped processes reparented to us (the subreaper) are ours to reap;
+  // wait until each is gone, or is no child of ours (init reaps it then).
+  for (pid_t pid : escaped) {
+    int status = 0;
+    while (::waitpid(pid, &status, WNOHANG) == 0 && Clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 
