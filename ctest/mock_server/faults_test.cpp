@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <thread>
 
 #include "util/mock_server_fixture.hpp"
@@ -99,6 +100,38 @@ TEST_F(Faults, HangEndsWhenTheClientGivesUp) {
   }  // client closes here
   // The journal entry appears once the server notices; bounded wait.
   ASSERT_EQ(journal_of("t", 1).size(), 1u);
+}
+
+// The harness reads a case's journal right after the SUT exits; a fault's
+// entry must not be able to arrive after that read.
+TEST_F(Faults, WaitSettledWaitsForAHeldRequestToBeJournaled) {
+  start({.hang_max = 60s});
+  server().put_tenant("t", dsl("hang"));
+  auto c = std::make_unique<RawClient>(port());
+  c->send(chat_request("f#0", "t"));
+  for (int i = 0; i < 500 && server().activity("t").begun == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(server().activity("t").begun, 1u);
+  EXPECT_FALSE(server().wait_settled("t", 200ms));  // still held: in flight, not journaled
+  EXPECT_TRUE(server().journal("t").empty());
+  c.reset();  // the client leaves
+  EXPECT_TRUE(server().wait_settled("t", 5s));
+  const auto journal = server().journal("t");  // no polling: settled means journaled
+  ASSERT_EQ(journal.size(), 1u);
+  EXPECT_EQ(journal[0].fault, "hang");
+  EXPECT_TRUE(server().wait_settled("nobody", 0ms));
+}
+
+TEST_F(Faults, SlowEndsWhenTheClientLeaves) {
+  server().put_tenant("t", dsl("slow@30"));
+  {
+    RawClient c(port());
+    c.send(chat_request("f#0", "t"));
+    EXPECT_EQ(c.read_all(300ms).ending, Ending::TimedOut);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(server().wait_settled("t", 10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "slow@30 kept going after its client left";
+  EXPECT_EQ(server().journal("t").size(), 1u);
 }
 
 TEST_F(Faults, StopCutsHangsShort) {

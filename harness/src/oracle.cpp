@@ -354,6 +354,10 @@ Judgement judge(const Case& c, const CaseRun& run) {
                             "every call from the parent, pid " + std::to_string(run.sut_pid), ""});
     }
   }
+  if (!run.journal_problem.empty())
+    for (auto& f : findings)
+      if (f.verdict == Verdict::Mismatch || f.verdict == Verdict::RetryPolicy || f.verdict == Verdict::Lost)
+        f.note += (f.note.empty() ? "" : "; ") + run.journal_problem;
   return conclude(std::move(findings));
 }
 

@@ -39,7 +39,7 @@ class Exchange {
   // Holds the exchange until the client goes away, the server's hang bound
   // passes, or the server stops; sends nothing.
   virtual void hold() = 0;
-  // Waits, or returns early when the server stops.
+  // Waits, or returns early when the client goes away or the server stops.
   virtual void pause(std::chrono::milliseconds) = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
@@ -108,21 +109,31 @@ void HttplibExchange::drop() {
   nothing_sent();
 }
 
-void HttplibExchange::hold() {
+// Both a hang and a slow answer end when their client leaves: its journal
+// entry is then written at once, while the harness is still waiting for it.
+void HttplibExchange::wait_while_client_stays(std::chrono::milliseconds how_long) {
   const int fd = socket_fd();
-  const auto deadline = std::chrono::steady_clock::now() + hang_max_;
+  const auto deadline = std::chrono::steady_clock::now() + how_long;
   constexpr auto kSlice = std::chrono::milliseconds(50);
-  while (std::chrono::steady_clock::now() < deadline && !stop_.raised()) {
+  while (!stop_.raised()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
     pollfd p{fd, POLLIN | POLLRDHUP, 0};
-    const int r = ::poll(&p, 1, static_cast<int>(kSlice.count()));
+    const int r = ::poll(&p, 1, static_cast<int>(std::min(left, kSlice).count()));
     if (r < 0) break;
     if (r == 0) continue;
     if (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) break;
     char c;
     if (::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0) break;  // client closed
-    stop_.wait_for(kSlice);  // a pipelined request waits; it is not a goodbye
+    stop_.wait_for(std::min(left, kSlice));  // a pipelined request waits; it is not a goodbye
   }
+}
+
+void HttplibExchange::hold() {
+  wait_while_client_stays(hang_max_);
   nothing_sent();
 }
+
+void HttplibExchange::pause(std::chrono::milliseconds d) { wait_while_client_stays(d); }
 
 }  // namespace xph::mock

@@ -22,13 +22,14 @@ class HttplibExchange final : public Exchange {
   void reset() override;
   void drop() override;
   void hold() override;
-  void pause(std::chrono::milliseconds d) override { stop_.wait_for(d); }
+  void pause(std::chrono::milliseconds d) override;
 
   std::optional<int> sent_status() const { return sent_; }
 
  private:
   int socket_fd() const;
   void nothing_sent();
+  void wait_while_client_stays(std::chrono::milliseconds);
 
   const httplib::Request& req_;
   httplib::Response& res_;

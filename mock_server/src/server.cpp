@@ -173,17 +173,25 @@ void Server::Impl::handle_completion(const httplib::Request& req, httplib::Respo
   const auto [step, k] = state.next(entry.tenant, turn.key);
   turn.k = k;
 
-  HttplibExchange ex(req, res, stop_signal, options.hang_max);
-  serve(step, turn, ex);
-
   entry.key = turn.key;
   entry.k = k;
   entry.model = turn.model;
   entry.n = turn.n;
   entry.stream = turn.stream;
   entry.step = to_string(step);
-  entry.status = ex.sent_status();
   if (step.kind != StepKind::Status) entry.fault = std::string(name(step.kind));
+
+  HttplibExchange ex(req, res, stop_signal, options.hang_max);
+  try {
+    serve(step, turn, ex);
+  } catch (...) {
+    // Journaled all the same: a begun request never journaled would keep a
+    // harness waiting for it (wait_settled) and look like a client in flight.
+    entry.status = 500;
+    finish();
+    throw;
+  }
+  entry.status = ex.sent_status();
   finish();
 }
 
@@ -294,6 +302,9 @@ std::vector<JournalEntry> Server::journal(const std::optional<std::string>& tena
 }
 void Server::reset() { impl_->state.reset(); }
 void Server::forget_journal(const std::string& tenant) { impl_->state.forget_journal(tenant); }
+bool Server::wait_settled(const std::string& tenant, std::chrono::milliseconds timeout) const {
+  return impl_->state.wait_settled(tenant, timeout);
+}
 Server::Activity Server::activity(const std::string& tenant) const {
   const auto [begun, finished] = impl_->state.activity(tenant);
   return {begun, finished};

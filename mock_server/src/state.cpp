@@ -81,8 +81,18 @@ bool State::drop_tenant(const std::string& token) {
 void State::record(JournalEntry entry) {
   std::lock_guard lock(mu_);
   entry.seq = next_seq_++;
-  if (entry.key) ++tenants_[entry.tenant].finished;
+  const bool keyed = entry.key.has_value();
+  if (keyed) ++tenants_[entry.tenant].finished;
   journal_.push_back(std::move(entry));
+  if (keyed) settled_cv_.notify_all();
+}
+
+bool State::wait_settled(const std::string& tenant, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return settled_cv_.wait_for(lock, timeout, [&] {
+    const auto it = tenants_.find(tenant);
+    return it == tenants_.end() || it->second.begun == it->second.finished;
+  });
 }
 
 std::vector<JournalEntry> State::journal(const std::optional<std::string>& tenant) const {

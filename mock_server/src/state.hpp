@@ -35,6 +35,9 @@ class State {
   bool drop_tenant(const std::string& token);
   void record(JournalEntry entry);  // assigns seq; appends to the file too
   std::pair<std::uint64_t, std::uint64_t> activity(const std::string& tenant) const;  // begun, finished
+  // Until every request TENANT has begun is journaled, or the timeout: true
+  // when none is left in flight.
+  bool wait_settled(const std::string& tenant, std::chrono::milliseconds timeout) const;
   std::vector<JournalEntry> journal(const std::optional<std::string>& tenant) const;
   void reset();
   void forget_journal(const std::string& tenant);
@@ -64,6 +67,7 @@ class State {
   std::FILE* file_ = nullptr;
   std::condition_variable writer_cv_;         // with mu_
   std::condition_variable written_cv_;        // with mu_
+  mutable std::condition_variable settled_cv_;  // with mu_: a keyed entry was recorded
   std::uint64_t flush_asked_ = 0, flush_done_ = 0;
   bool closing_ = false;
   std::thread writer_;

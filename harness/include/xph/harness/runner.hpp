@@ -33,6 +33,7 @@ struct CaseRun {
   std::string result_problem;  // why `result` is empty, or what broke the protocol
   std::string stderr_text;     // its last 256 KiB
   std::vector<mock::JournalEntry> journal;
+  std::string journal_problem;  // set when the journal may lack requests still in flight
 };
 
 // The run spec of contract section 4 for this case.

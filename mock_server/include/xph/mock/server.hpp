@@ -63,6 +63,13 @@ class Server {
   };
   Activity activity(const std::string& tenant) const;
 
+  // A fault (reset, drop, hang, truncate) reaches the client before its
+  // answer is journaled, so a client can see it, exit and have its journal
+  // read while that entry is still on its way. Call this after the client is
+  // gone and before journal(tenant): it waits until every request the tenant
+  // has begun is journaled; false if some are still in flight at the timeout.
+  bool wait_settled(const std::string& tenant, std::chrono::milliseconds timeout) const;
+
   // Stops accepting, cuts hangs short, finishes in-flight answers, flushes
   // the journal. Idempotent.
   void stop();
