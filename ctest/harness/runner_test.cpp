@@ -2,7 +2,12 @@
 // nothing behind.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -138,6 +143,32 @@ TEST_F(Runner, SpecAndEnvironmentFollowTheContract) {
   EXPECT_NE(spec["probes"][0]["prompts"][1]["text"].get<std::string>().find("[xph:p#1]"), std::string::npos);
   // Two attempts, no outcomes: LOST, not a crash.
   EXPECT_EQ(judge(c, run).primary, Verdict::Lost);
+}
+
+// A SUT that inherited one of the server's connections would keep it open
+// after a `reset` cut it, and that connection's client would wait out its
+// timeout instead of seeing the reset (found by xph fuzz at -j 2).
+TEST_F(Runner, SutInheritsNoDescriptorBeyondStdio) {
+  const int client = ::socket(AF_INET, SOCK_STREAM, 0);  // deliberately not CLOEXEC
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(server_.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int plain_file = ::open("/dev/null", O_RDONLY);  // not CLOEXEC either
+  const auto sut = command_sut(
+      "/usr/bin/python3 -c \"import json,os; r=os.environ['XPH_RESULT']; "
+      "fds=sorted(int(f) for f in os.listdir('/proc/self/fd') if int(f) > 2); "
+      "extra=[f for f in fds if os.path.exists('/proc/self/fd/%d' % f)]; "
+      "json.dump({'xph':1,'sut':json.dumps([os.readlink('/proc/self/fd/%d' % f) for f in extra]),"
+      "'attempts':[]},open(r+'.t','w')); os.rename(r+'.t',r)\"",
+      "fds");
+  const auto c = make_case(R"({"name":"f","probes":[{"name":"p","attempts":1}]})");
+  const CaseRun run = run_case(sut, c, server_);
+  ::close(client);
+  ::close(plain_file);
+  ASSERT_TRUE(run.result) << run.result_problem << run.stderr_text;
+  EXPECT_EQ(json::parse(run.result->sut), json::array()) << "inherited: " << run.result->sut;
 }
 
 TEST_F(Runner, HonestSequentialSutPassesInProcessAndIsVacuousWhenPooled) {

@@ -37,11 +37,21 @@ std::uint64_t fnv1a(const std::string& text) {
   return h;
 }
 
-// Runs one fuzz case against the SUT; returns its primary verdict.
-Verdict judge_case(const FuzzCase& fc, const SutChoice& sut, mock::Server& server) {
+// Runs one fuzz case against the SUT and judges it.
+Judgement judge_case(const FuzzCase& fc, const SutChoice& sut, mock::Server& server) {
   const Scenario s = parse_scenario(fc.to_json("fuzz", "", {}), "(fuzz case)");
   const Case c = expand(s).at(0);
-  return judge(c, run_case(sut.command, c, server)).primary;
+  return judge(c, run_case(sut.command, c, server));
+}
+
+// What the failing run saw, as `xph run` shows it: expected beside seen.
+void print_findings(std::ostream& out, const Judgement& j) {
+  constexpr std::size_t kShown = 6;
+  for (std::size_t i = 0; i < j.findings.size() && i < kShown; ++i) {
+    const Finding& f = j.findings[i];
+    out << "  " << name(f.verdict) << ' ' << (f.attempt.empty() ? "(run)" : f.attempt) << ": " << f.detail() << "\n";
+  }
+  if (j.findings.size() > kShown) out << "  ... " << j.findings.size() - kShown << " more finding(s)\n";
 }
 
 class Fuzzer {
@@ -93,26 +103,28 @@ class Fuzzer {
       }
       if (!index) break;
       const FuzzCase fc = generate_case(o_.seed, *index);
-      const Verdict v = judge_case(fc, sut_, server_);
+      const Judgement j = judge_case(fc, sut_, server_);
+      const Verdict v = j.primary;
       {
         std::lock_guard lock(mu_);
         ++counts_[v];
         ++done_;
         if (v != Verdict::Pass) ++failures_;
       }
-      if (v != Verdict::Pass) report(*index, fc, v);
+      if (v != Verdict::Pass) report(*index, fc, j);
     }
     ++done_threads_;
   }
 
-  void report(std::uint64_t index, const FuzzCase& original, Verdict v) {
+  void report(std::uint64_t index, const FuzzCase& original, const Judgement& first) {
+    const Verdict v = first.primary;
     std::ostringstream out;
     ShrinkResult shrunk{original, 0, 0};
     if (!o_.only_case)
-      shrunk = shrink(original, [&](const FuzzCase& c) { return judge_case(c, sut_, server_) == v; }, o_.shrink_runs);
+      shrunk = shrink(original, [&](const FuzzCase& c) { return judge_case(c, sut_, server_).primary == v; }, o_.shrink_runs);
     const FuzzCase& min = shrunk.smallest;
     // A finding must replay. One that does not is timing, and says so.
-    const Verdict again = judge_case(min, sut_, server_);
+    const Verdict again = judge_case(min, sut_, server_).primary;
     const std::string flaky = again == v ? "" : " It did not replay (" + std::string(name(again)) + " on a rerun): "
                                                 "it depends on timing.";
     const std::string body_key = min.to_json("x", "", {}).dump();
@@ -138,7 +150,9 @@ class Fuzzer {
     out << "\n" << name(v) << " in case " << index << (fresh ? "" : " (already found)") << ": shrunk to "
         << min.probes.size() << " probe(s), " << min.total_attempts() << " attempt(s) in " << shrunk.runs
         << " run(s)" << (flaky.empty() ? "" : "; NOT REPRODUCED on a rerun (" + std::string(name(again)) + ")")
-        << "\n  " << min.summary() << "\n  written: " << path.string() << "\n  replay:  " << o_.program
+        << "\n";
+    print_findings(out, first);
+    out << "  shrunk:  " << min.summary() << "\n  written: " << path.string() << "\n  replay:  " << o_.program
         << " run " << shell_quote(path.string()) << " " << sut_.replay_args << "\n  unshrunk: " << o_.program
         << " fuzz " << sut_.replay_args << " --seed " << o_.seed << " --case " << index << "\n";
     std::lock_guard lock(mu_);

@@ -1,6 +1,8 @@
 #include "xph/harness/runner.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <poll.h>
 #include <sys/prctl.h>
@@ -40,6 +42,20 @@ struct SutProcessSetup : bp::extend::handler {
     ::setpgid(0, 0);
     const rlimit fsize{kMaxFileBytes, kMaxFileBytes};
     ::setrlimit(RLIMIT_FSIZE, &fsize);
+    inherit_only_stdio();
+  }
+  // xph forks while its other threads hold files and the server's client
+  // connections open. A SUT that inherited a connection would keep it alive
+  // after the server cut it: a `reset` sends no RST while any process holds
+  // the socket, so another case's client waits out its timeout instead.
+  // Marked close-on-exec rather than closed: Boost reports a failed exec
+  // through a pipe that must stay open until exec. Async-signal-safe only.
+  static void inherit_only_stdio() {
+    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+    rlimit files{};
+    const int max = ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < (1u << 20)
+                        ? static_cast<int>(files.rlim_cur) : (1 << 20);
+    for (int fd = 3; fd < max; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
   static constexpr rlim_t kMaxFileBytes = rlim_t{4} << 30;
 };
@@ -285,6 +301,10 @@ CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
       }
     }
   }
+  // Its processes are gone, so every connection is closed and any answer
+  // still on its way (a hang, a slow step) ends within ~50 ms.
+  if (!server.wait_settled(tenant, std::chrono::seconds(5)))
+    run.journal_problem = "the server was still answering this case's requests 5 s after its processes were gone";
   run.journal = server.journal(tenant);
   server.drop_tenant(tenant);
   // A fuzz run makes thousands of cases: keep xph's memory (and the page
