@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "util/process.hpp"
@@ -20,35 +21,51 @@ struct OutDir : xph::test::TempDir {
   OutDir() : TempDir(false) {}
 };
 
-void finds_and_shrinks_transport_broken(const std::string& sut) {
+std::vector<int> attempts_per_probe(const nlohmann::json& scenario) {
+  std::vector<int> out;
+  for (const auto& p : scenario["probes"]) out.push_back(p["attempts"].get<int>());
+  return out;
+}
+
+// Both bugs of the class, each found, shrunk to its own minimum and written
+// once: the task that cannot be sent (garak #659: a single-attempt probe,
+// then a pooled one) and the 4xx that cannot be received. Shrinking keeps the
+// side that broke, so one bug never turns into the other.
+void finds_both_boundary_bugs(const std::string& sut, const std::string& send_error) {
   OutDir out;
-  const auto r = run(XPH_BIN, {"fuzz", "--sut", sut, "--seed", "1", "--cases", "200", "--max-failures", "1", "--out",
-                               out.path.string()},
+  const auto r = run(XPH_BIN, {"fuzz", "--sut", sut, "--seed", "1", "--cases", "20", "--out", out.path.string()},
                      std::chrono::seconds(600));
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_THAT(r.out, HasSubstr("TRANSPORT_BROKEN in case "));
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(out.path)) files.push_back(e.path());
-  ASSERT_EQ(files.size(), 1u) << r.out;
-  EXPECT_EQ(files[0].filename().string().rfind("TRANSPORT_BROKEN-", 0), 0u);
-  const auto scenario = nlohmann::json::parse(xph::test::slurp(files[0].string()));
-  int attempts = 0;
-  for (const auto& p : scenario["probes"]) attempts += p["attempts"].get<int>();
-  EXPECT_LE(scenario["probes"].size(), 2u) << scenario.dump();
-  EXPECT_LE(attempts, 3) << scenario.dump();
-  EXPECT_THAT(scenario["description"].get<std::string>(), HasSubstr("seed 1, case "));
-  // The file replays to the same verdict: `xph run` meets its expectation.
-  const auto replay = run(XPH_BIN, {"run", files[0].string(), "--sut", sut});
-  EXPECT_EQ(replay.exit_code, 0) << replay.out;
-  EXPECT_THAT(replay.out, HasSubstr("TRANSPORT_BROKEN (expected)"));
+  EXPECT_THAT(r.out, HasSubstr("TRANSPORT_BROKEN (send) in case 0: shrunk"));
+  EXPECT_THAT(r.out, HasSubstr(send_error));
+  EXPECT_THAT(r.out, HasSubstr("TRANSPORT_BROKEN (receive) in case "));
+  EXPECT_THAT(r.out, HasSubstr("not shrunk again"));
+  std::map<std::vector<int>, fs::path> by_shape;
+  for (const auto& e : fs::directory_iterator(out.path)) {
+    EXPECT_EQ(e.path().filename().string().rfind("TRANSPORT_BROKEN-", 0), 0u) << e.path();
+    const auto scenario = nlohmann::json::parse(xph::test::slurp(e.path().string()));
+    EXPECT_THAT(scenario["description"].get<std::string>(), HasSubstr("seed 1, case "));
+    by_shape[attempts_per_probe(scenario)] = e.path();
+  }
+  ASSERT_EQ(by_shape.size(), 2u) << r.out;
+  EXPECT_TRUE(by_shape.count({1, 2})) << "no single-then-multi minimum for the send side\n" << r.out;
+  EXPECT_TRUE(by_shape.count({2})) << "no one-probe minimum for the receive side\n" << r.out;
+  for (const auto& [shape, file] : by_shape) {
+    // Each file replays to the same verdict: `xph run` meets its expectation.
+    const auto replay = run(XPH_BIN, {"run", file.string(), "--sut", sut});
+    EXPECT_EQ(replay.exit_code, 0) << replay.out;
+    EXPECT_THAT(replay.out, HasSubstr("TRANSPORT_BROKEN (expected)"));
+  }
 }
 
 }  // namespace
 
-TEST(FuzzBinary, FindsAndShrinksTransportBrokenInRefNaive) { finds_and_shrinks_transport_broken("ref-naive"); }
+TEST(FuzzBinary, FindsBothBoundaryBugsOfRefNaiveShrunkApart) {
+  finds_both_boundary_bugs("ref-naive", "cannot pickle 'HttpClient' object");
+}
 
-TEST(FuzzBinary, FindsAndShrinksTransportBrokenInGaraklikeLeakyClient) {
-  finds_and_shrinks_transport_broken("garaklike-leaky-client");
+TEST(FuzzBinary, FindsBothBoundaryBugsOfGaraklikeLeakyClientShrunkApart) {
+  finds_both_boundary_bugs("garaklike-leaky-client", "cannot pickle '_thread.RLock' object");
 }
 
 TEST(FuzzBinary, NoFalseAlarmIn500CasesAgainstRef) {

@@ -223,15 +223,21 @@ void check_outcome(const Case& c, const AttemptOutcome& o, const std::vector<Jou
   if (!same) findings.push_back({Verdict::Mismatch, o.id, expected, describe(o), ""});
 }
 
-bool is_boundary(const std::string& line) {
-  static const char* const kPatterns[] = {
-      "cannot pickle",         "Can't pickle",   "can't pickle",       "PicklingError",
-      "UnpicklingError",       "MaybeEncodingError", "required keyword-only argument",
-      "required positional argument", "_handle_results", "cannot serialise", "cannot deserialise",
-  };
-  return std::any_of(std::begin(kPatterns), std::end(kPatterns),
-                     [&](const char* p) { return line.find(p) != std::string::npos; });
-}
+// Which way an error failed to cross, by the words Python and our SUTs use.
+struct BoundaryPattern {
+  const char* text;
+  const char* side;
+};
+constexpr BoundaryPattern kBoundaryPatterns[] = {
+    {"cannot pickle", "send"},          {"Can't pickle", "send"},
+    {"can't pickle", "send"},           {"PicklingError", "send"},
+    {"MaybeEncodingError", "send"},     {"cannot serialise", "send"},
+    {"UnpicklingError", "receive"},     {"required keyword-only argument", "receive"},
+    {"required positional argument", "receive"}, {"_handle_results", "receive"},
+    {"cannot deserialise", "receive"},
+};
+
+bool is_boundary(const std::string& line) { return boundary_side(line) != nullptr; }
 
 // What a dying program said last is usually why it died.
 std::string last_line(const std::string& text) {
@@ -244,6 +250,12 @@ std::string last_line(const std::string& text) {
 }
 
 }  // namespace
+
+const char* boundary_side(const std::string& text) {
+  for (const auto& p : kBoundaryPatterns)
+    if (text.find(p.text) != std::string::npos) return p.side;
+  return nullptr;
+}
 
 std::vector<std::string> boundary_lines(const std::string& text) {
   std::vector<std::string> out;

@@ -13,4 +13,9 @@ Judgement judge(const Case&, const CaseRun&);
 // Lines of SUT output that show an error failing to cross the boundary.
 std::vector<std::string> boundary_lines(const std::string& text);
 
+// "send" when TEXT shows a value that could not be serialised (a task or
+// result that does not pickle), "receive" when one could not be rebuilt on
+// the other side (an exception class that does not unpickle), else null.
+const char* boundary_side(const std::string& text);
+
 }  // namespace xph::harness
