@@ -4,6 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "util/process.hpp"
@@ -111,4 +114,47 @@ TEST(XphCli, SutsListsTheBuiltIns) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("ref "));
   EXPECT_THAT(r.out, HasSubstr("ref-naive "));
+}
+
+namespace {
+
+// The matrix's row for SCENARIO as {SUT column -> cell}.
+std::map<std::string, std::string> matrix_row(const std::string& out, const std::string& scenario) {
+  std::istringstream in(out);
+  std::vector<std::string> header;
+  std::map<std::string, std::string> row;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::vector<std::string> cells{std::istream_iterator<std::string>(words), {}};
+    if (!cells.empty() && cells[0] == "scenario") header = cells;
+    if (!cells.empty() && cells[0] == scenario && cells.size() == header.size())
+      for (std::size_t i = 1; i < cells.size(); ++i) row[header[i]] = cells[i];
+  }
+  return row;
+}
+
+}  // namespace
+
+// scripts/run's main job: the ladder of SUTs, on the ordering that breaks
+// and on the one that does not.
+TEST(XphCli, MatrixShowsWhichSutBreaksOnWhichOrdering) {
+  const auto alone = run(XPH_BIN, {"matrix", "--filter", "multi_alone/*"}, std::chrono::seconds(300));
+  const auto ordered = run(XPH_BIN, {"matrix", "--filter", "single_then_multi/*"}, std::chrono::seconds(300));
+  EXPECT_EQ(alone.exit_code, 0) << alone.out << alone.err;
+  EXPECT_EQ(ordered.exit_code, 0) << ordered.out << ordered.err;
+  const auto alone_row = matrix_row(alone.out, "multi_alone");
+  const auto ordered_row = matrix_row(ordered.out, "single_then_multi");
+  EXPECT_TRUE(matrix_row(alone.out, "single_then_multi").empty()) << "--filter left it out:\n" << alone.out;
+  int columns = 0;
+  for (const auto& sut : xph::harness::builtin_suts()) {
+    if (!sut.command) continue;
+    ++columns;
+    EXPECT_EQ(alone_row.at(sut.name), "PASS") << sut.name << "\n" << alone.out;
+    const bool breaks = sut.name == "ref-naive" || sut.name == "garaklike-leaky-client";
+    EXPECT_EQ(ordered_row.at(sut.name), breaks ? "TRANSPORT_BROKEN" : "PASS") << sut.name << "\n" << ordered.out;
+  }
+  EXPECT_GE(columns, 2);  // ref and ref-naive are always built
+  const auto none = run(XPH_BIN, {"matrix", "--filter", "no-such-case"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_EQ(count_lines(none.err), 1) << none.err;
 }

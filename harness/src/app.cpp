@@ -124,6 +124,8 @@ void print_matrix(const std::vector<Scenario>& scenarios, const std::vector<SutC
   for (std::size_t i = 0; i < suts.size(); ++i) out << "  " << std::setw(widths[i]) << suts[i].command.name;
   out << '\n';
   for (const auto& s : scenarios) {
+    if (std::none_of(cases.begin(), cases.end(), [&](const CaseReport& c) { return c.scenario == s.name; }))
+      continue;  // --filter left it out
     out << std::setw(static_cast<int>(w)) << s.name;
     for (std::size_t i = 0; i < suts.size(); ++i) {
       const auto it = cell.find({s.name, suts[i].command.name});
@@ -160,6 +162,7 @@ int xph_main(int argc, char** argv) {
   add_report_flags(*run, flags);
 
   auto* matrix = app.add_subcommand("matrix", "every bundled scenario against every available built-in SUT");
+  matrix->add_option("--filter", filter, "only case ids matching this glob")->capture_default_str();
   add_report_flags(*matrix, flags);
 
   auto* fuzz = app.add_subcommand("fuzz", "random scenarios, judged; each failure shrunk and written as a scenario");
@@ -236,25 +239,20 @@ int xph_main(int argc, char** argv) {
       suts = sut_choices(argc, argv);
       scenarios = load_all(paths.empty() ? std::vector<std::string>{default_scenarios()} : paths);
     }
-    SessionOptions options{flags.jobs, filter, argv[0]};
-    MulticastReporter reporters = make_reporters(flags, true);
-    if (app.got_subcommand("matrix")) {
-      CollectingReporter collected;
-      struct Tee final : Reporter {
-        Reporter& a;
-        Reporter& b;
-        Tee(Reporter& x, Reporter& y) : a(x), b(y) {}
-        void on_case_finished(const CaseReport& c) override { a.on_case_finished(c), b.on_case_finished(c); }
-        void on_run_finished(const RunSummary& s) override { a.on_run_finished(s), b.on_run_finished(s); }
-      } tee(reporters, collected);
-      const RunSummary summary = run_session(scenarios, suts, options, tee);
-      print_matrix(scenarios, suts, collected.cases);
-      return exit_code(summary);
-    }
     std::size_t matching = 0;
     for (const auto& s : scenarios)
       for (const auto& c : expand(s)) matching += ::fnmatch(filter.c_str(), c.id.c_str(), 0) == 0;
     if (matching == 0) throw InputError("--filter " + filter + ": matches no case of the scenarios given");
+    SessionOptions options{flags.jobs, filter, argv[0]};
+    MulticastReporter reporters = make_reporters(flags, true);
+    if (app.got_subcommand("matrix")) {
+      auto collecting = std::make_unique<CollectingReporter>();
+      const CollectingReporter& collected = *collecting;
+      reporters.add(std::move(collecting));
+      const RunSummary summary = run_session(scenarios, suts, options, reporters);
+      print_matrix(scenarios, suts, collected.cases);
+      return exit_code(summary);
+    }
     return exit_code(run_session(scenarios, suts, options, reporters));
   } catch (const InputError& e) {
     std::cerr << "xph: " << e.what() << "\n";
