@@ -116,8 +116,10 @@ void HttplibExchange::wait_while_client_stays(std::chrono::milliseconds how_long
   const auto deadline = std::chrono::steady_clock::now() + how_long;
   constexpr auto kSlice = std::chrono::milliseconds(50);
   while (!stop_.raised()) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    // Rounded up: a hang bounded at 600 ms must never answer at 599.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
     pollfd p{fd, POLLIN | POLLRDHUP, 0};
     const int r = ::poll(&p, 1, static_cast<int>(std::min(left, kSlice).count()));
     if (r < 0) break;
