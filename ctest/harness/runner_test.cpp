@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,6 +44,15 @@ class Runner : public ::testing::Test {
 
 bool alive(int pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
 
+// This process's peak resident memory so far: what a run adds to it is what
+// the harness held at once (a sanitizer build starts higher; the growth is
+// the same).
+long peak_rss_mib() {
+  rusage self{};
+  ::getrusage(RUSAGE_SELF, &self);
+  return self.ru_maxrss / 1024;
+}
+
 }  // namespace
 
 TEST_F(Runner, PoolChildrenThatOutliveTheirParentAreKilledAndReaped) {
@@ -78,14 +88,17 @@ TEST_F(Runner, GrandchildThatDoubleForkedIntoANewSessionIsKilledToo) {
 TEST_F(Runner, GigabyteResultIsNeverReadAndIsACrash) {
   const auto sut = command_sut("/usr/bin/python3 " + kSuts + "huge_result_sut.py", "huge");
   const auto c = make_case(R"({"name":"h","probes":[{"name":"p","attempts":1}]})");
+  const long before = peak_rss_mib();
   const CaseRun run = run_case(sut, c, server_);
   EXPECT_EQ(run.result_problem, "result is 1024 MiB, over the 64 MiB limit");
   EXPECT_EQ(judge(c, run).primary, Verdict::Crash);
+  EXPECT_LT(peak_rss_mib() - before, 32) << "the harness read what it should have refused";
 }
 
 TEST_F(Runner, FloodedOutputAndDuplicateIdsAreJudgedNotFatal) {
   const auto sut = command_sut("/usr/bin/python3 " + kSuts + "flood_sut.py", "flood");
   const auto c = make_case(R"({"name":"f","probes":[{"name":"p","attempts":1}]})");
+  const long before = peak_rss_mib();
   const CaseRun run = run_case(sut, c, server_);
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_LE(run.stderr_text.size(), 256u * 1024);  // only the tail is kept
@@ -95,6 +108,7 @@ TEST_F(Runner, FloodedOutputAndDuplicateIdsAreJudgedNotFatal) {
   for (const auto& f : j.findings) seen.push_back(f.seen);
   EXPECT_THAT(seen, ::testing::Contains("an outcome for unknown id nobody#7"));
   EXPECT_THAT(seen, ::testing::Contains("a second outcome"));
+  EXPECT_LT(peak_rss_mib() - before, 32) << "64 MiB of stderr went through the harness's memory";
 }
 
 TEST_F(Runner, SutIgnoringSigtermIsJudgedHangAndKilled) {
