@@ -1,12 +1,14 @@
 // The real xph binary: exit codes, one-line errors, reports, replay lines.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <sstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "util/process.hpp"
@@ -157,4 +159,45 @@ TEST(XphCli, MatrixShowsWhichSutBreaksOnWhichOrdering) {
   const auto none = run(XPH_BIN, {"matrix", "--filter", "no-such-case"});
   EXPECT_EQ(none.exit_code, 2);
   EXPECT_EQ(count_lines(none.err), 1) << none.err;
+}
+
+// A SUT runs in a process group of its own, so Ctrl-C reaches only xph: xph
+// must end the SUT's whole family itself, or it lingers for ever.
+TEST(XphCli, InterruptedXphEndsEveryRunningSutFamily) {
+  namespace bp = boost::process;
+  for (int sig : {SIGINT, SIGTERM}) {
+    TempDir dir;
+    const auto scenario =
+        dir.write("linger.json", R"({"name":"linger","probes":[{"name":"p","attempts":1}],"timeout_s":60,
+                                     "request_timeout_s":30})");
+    const std::string pid_file = (dir.path / "pids").string();
+    const std::string err_file = (dir.path / "err").string();
+    bp::child xph(XPH_BIN, bp::args({"run", scenario, "--sut-cmd",
+                                     "/usr/bin/python3 " + std::string(XPH_SOURCE_DIR) + "/ctest/suts/linger_sut.py " +
+                                         pid_file}),
+                  bp::std_out > bp::null, bp::std_err > err_file, bp::std_in < bp::null);
+    for (int i = 0; i < 1000 && !fs::exists(pid_file); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_TRUE(fs::exists(pid_file)) << "the SUT never started";
+    std::istringstream written(xph::test::slurp(pid_file));
+    std::vector<int> pids(3);
+    std::string case_dir;
+    written >> pids[0] >> pids[1] >> pids[2] >> case_dir;
+    ::kill(xph.id(), sig);
+    ASSERT_TRUE(xph.wait_for(std::chrono::seconds(15))) << "xph did not end on signal " << sig;
+    EXPECT_EQ(xph.exit_code(), 128 + sig);
+    const std::string err = xph::test::slurp(err_file);
+    EXPECT_EQ(count_lines(err), 1) << err;
+    EXPECT_THAT(err, HasSubstr(sig == SIGINT ? "interrupted by SIGINT" : "interrupted by SIGTERM"));
+    EXPECT_THAT(err, HasSubstr("ended the SUTs of 1 running case(s)"));
+    for (int pid : pids) {
+      // Killed and reaped; an orphaned zombie may take init a moment.
+      bool gone = false;
+      for (int i = 0; i < 200 && !gone; ++i, std::this_thread::sleep_for(std::chrono::milliseconds(10)))
+        gone = ::kill(pid, 0) != 0 && errno == ESRCH;
+      EXPECT_TRUE(gone) << "SUT process " << pid << " outlived xph";
+      if (!gone) ::kill(pid, SIGKILL);
+    }
+    EXPECT_FALSE(case_dir.empty());
+    EXPECT_FALSE(fs::exists(case_dir)) << "case folder left behind";
+  }
 }

@@ -202,6 +202,7 @@ int xph_main(int argc, char** argv) {
   }
 
   become_subreaper();
+  end_suts_on_interrupt();
   try {
     if (app.got_subcommand("suts")) {
       for (const auto& s : builtin_suts())

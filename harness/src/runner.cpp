@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <pthread.h>
 #include <signal.h>
 #include <poll.h>
 #include <sys/prctl.h>
@@ -12,10 +13,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <set>
+#include <shared_mutex>
 #include <sstream>
 #include <thread>
 
@@ -159,6 +164,58 @@ double longest_wait_in(const Scenario& s) {
 std::atomic<unsigned> g_case_counter{0};
 constexpr std::uintmax_t kMaxResultBytes = 64u << 20;
 
+// The cases whose SUTs may be alive. A SUT runs in a process group of its
+// own, so the terminal's Ctrl-C never reaches it: an interrupted xph must end
+// them itself, or they outlive it (a ref-naive pool waits on a dead result
+// reader for ever).
+class LiveCases {
+ public:
+  struct Entry {
+    pid_t pgid;
+    std::string tenant;
+    fs::path dir;
+  };
+  // Shared by SUT starts (start, then add); an interrupt takes it whole, so
+  // it sees every SUT that started and no SUT starts after it.
+  std::shared_mutex starting;
+
+  void add(Entry e) {
+    std::lock_guard lock(mu_);
+    cases_[e.tenant] = std::move(e);
+  }
+  void remove(const std::string& tenant) {
+    std::lock_guard lock(mu_);
+    cases_.erase(tenant);
+  }
+  std::vector<Entry> all() {
+    std::lock_guard lock(mu_);
+    std::vector<Entry> out;
+    for (const auto& [_, e] : cases_) out.push_back(e);
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, Entry> cases_;
+};
+LiveCases g_live;
+std::atomic<bool> g_interrupted{false};
+
+// A case the interrupt ended is not reported as a SUT's crash: its thread
+// waits here until the interrupt handler exits the process.
+void stop_here_if_interrupted() {
+  while (g_interrupted) std::this_thread::sleep_for(std::chrono::seconds(1));
+}
+
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+  }
+  return "a signal";
+}
+
 }  // namespace
 
 std::string prompt_text(const Case& c, const std::string& attempt_id) {
@@ -191,6 +248,37 @@ json make_spec(const Case& c, const std::string& base_url, const std::string& ap
 
 void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
+void end_suts_on_interrupt() {
+  sigset_t set;
+  ::sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    // Ignored when we started (nohup, a background job): it stays ignored.
+    struct sigaction was {};
+    if (::sigaction(sig, nullptr, &was) == 0 && was.sa_handler == SIG_IGN) continue;
+    ::sigaddset(&set, sig);
+  }
+  // Every thread started after this inherits the mask; only this one waits.
+  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set] {
+    int sig = 0;
+    while (::sigwait(&set, &sig) != 0) {
+    }
+    g_interrupted = true;
+    std::unique_lock no_more_starts(g_live.starting);  // never released: we exit
+    const auto cases = g_live.all();
+    for (const auto& c : cases) kill_and_reap(c.pgid, c.tenant);
+    for (const auto& c : cases) {
+      std::error_code ec;
+      fs::remove_all(c.dir, ec);
+    }
+    std::fprintf(stderr, "xph: interrupted by %s; ended the SUTs of %zu running case(s)\n", signal_name(sig),
+                 cases.size());
+    std::fflush(stderr);
+    std::_Exit(128 + sig);
+  }).detach();
+}
+
+
 CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
   const Scenario& s = *c.scenario;
   const std::string tenant =
@@ -217,6 +305,7 @@ CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
   run.idle_bound_s = idle_bound;
   const auto started = Clock::now();
   std::error_code ec;
+  std::shared_lock starting(g_live.starting);
   bp::child child(bp::exe = sut.argv.front(),
                   bp::args = std::vector<std::string>(sut.argv.begin() + 1, sut.argv.end()),
                   bp::start_dir = dir.string(), env, bp::std_in < bp::null, bp::std_out > out_path.string(),
@@ -228,6 +317,8 @@ CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
   }
   const pid_t pgid = child.id();
   run.sut_pid = child.id();
+  g_live.add({pgid, tenant, dir});
+  starting.unlock();
 
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pgid, 0));
   auto activity = server.activity(tenant);
@@ -271,6 +362,8 @@ CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
   }
   if (pidfd >= 0) ::close(pidfd);
   kill_and_reap(pgid, tenant);
+  stop_here_if_interrupted();
+  g_live.remove(tenant);
   std::error_code wait_ec;
   child.wait(wait_ec);
   run.seconds = std::chrono::duration<double>(Clock::now() - started).count();

@@ -38,3 +38,18 @@ xph_build() {  # later -D flags override the default build type
   cmake -S "$XPH_ROOT" -B "$XPH_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
   cmake --build "$XPH_BUILD" -j "$(nproc)"
 }
+
+# Processes of this build, or running a test SUT of this checkout, that are
+# still alive: after the tests there must be none. One line each: PID ARGV.
+xph_leftovers() {
+  local dir pid exe cmd
+  for dir in /proc/[0-9]*; do
+    pid=${dir#/proc/}
+    [ "$pid" = "$$" ] && continue
+    exe=$(readlink "$dir/exe" 2>/dev/null) || continue
+    cmd=$(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null) || continue
+    case "$exe $cmd" in
+      *"$XPH_BUILD/"* | *"$XPH_ROOT/fixtures/sut/"* | *"$XPH_ROOT/ctest/suts/"*) echo "$pid $cmd" ;;
+    esac
+  done
+}

@@ -47,4 +47,9 @@ CaseRun run_case(const SutCommand&, const Case&, mock::Server&);
 // outlive their parent), so that none is left behind. Call once at start.
 void become_subreaper();
 
+// From now on SIGINT, SIGTERM and SIGHUP end every running SUT's family (its
+// group and any process that escaped it), remove their case folders and exit
+// 128 + the signal. Call once, before starting any thread.
+void end_suts_on_interrupt();
+
 }  // namespace xph::harness
