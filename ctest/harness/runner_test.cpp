@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 #include "xph/harness/runner.hpp"
 #include "xph/harness/suts.hpp"
 
+using ::testing::HasSubstr;
 using namespace xph::harness;
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -183,6 +185,28 @@ TEST_F(Runner, SutInheritsNoDescriptorBeyondStdio) {
   ::close(plain_file);
   ASSERT_TRUE(run.result) << run.result_problem << run.stderr_text;
   EXPECT_EQ(json::parse(run.result->sut), json::array()) << "inherited: " << run.result->sut;
+}
+
+// xph blocks SIGINT/SIGTERM/SIGHUP for its signal thread and its server
+// ignores SIGPIPE; both survive exec. A Python pool whose workers inherited
+// the mask never saw the SIGTERM that ends them: every pooled case hung.
+TEST_F(Runner, SutStartsWithNoSignalBlockedOrIgnored) {
+  sigset_t blocked;
+  ::sigemptyset(&blocked);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaddset(&blocked, sig);
+  sigset_t was;
+  ::pthread_sigmask(SIG_BLOCK, &blocked, &was);  // as xph_main's threads have it
+  const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}]})");
+  // Python keeps the mask it is given (dash clears it) ...
+  const auto python = command_sut(
+      "/usr/bin/python3 -c \"import sys; sys.stderr.write(open('/proc/self/status').read())\"", "mask");
+  const CaseRun masked = run_case(python, c, server_);
+  // ... and dash keeps ignored signals (Python ignores SIGPIPE itself).
+  const auto sh = command_sut("/bin/sh -c \"grep -E '^SigIgn' /proc/self/status >&2\"", "ignored");
+  const CaseRun ignored = run_case(sh, c, server_);
+  ::pthread_sigmask(SIG_SETMASK, &was, nullptr);
+  EXPECT_THAT(masked.stderr_text, HasSubstr("SigBlk:\t0000000000000000"));
+  EXPECT_THAT(ignored.stderr_text, HasSubstr("SigIgn:\t0000000000000000"));
 }
 
 TEST_F(Runner, HonestSequentialSutPassesInProcessAndIsVacuousWhenPooled) {

@@ -48,6 +48,17 @@ struct SutProcessSetup : bp::extend::handler {
     const rlimit fsize{kMaxFileBytes, kMaxFileBytes};
     ::setrlimit(RLIMIT_FSIZE, &fsize);
     inherit_only_stdio();
+    default_signals();
+  }
+  // A signal mask and ignored signals survive exec. xph blocks SIGINT,
+  // SIGTERM and SIGHUP for its signal thread, and its server ignores SIGPIPE:
+  // a SUT inheriting them hangs (Python's Pool ends its workers with a
+  // SIGTERM they would never see). Async-signal-safe only.
+  static void default_signals() {
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
   }
   // xph forks while its other threads hold files and the server's client
   // connections open. A SUT that inherited a connection would keep it alive
