@@ -148,8 +148,8 @@ class Fuzzer {
       }
     }
     ShrinkResult shrunk{original, 0, 0};
-    if (!o_.only_case)
-      shrunk = shrink(original, [&](const FuzzCase& c) { return signature(judge_case(c, sut_, server_)) == wanted; }, o_.shrink_runs);
+    const auto fails_the_same_way = [&](const FuzzCase& c) { return signature(judge_case(c, sut_, server_)) == wanted; };
+    if (!o_.only_case) shrunk = shrink(original, fails_the_same_way, o_.shrink_runs);
     const FuzzCase& min = shrunk.smallest;
     // A finding must replay. One that does not is timing, and says so.
     const std::string again = signature(judge_case(min, sut_, server_));

@@ -262,12 +262,15 @@ void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
 void end_suts_on_interrupt() {
   sigset_t set;
   ::sigemptyset(&set);
+  bool waits_for_any = false;
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
     // Ignored when we started (nohup, a background job): it stays ignored.
     struct sigaction was {};
     if (::sigaction(sig, nullptr, &was) == 0 && was.sa_handler == SIG_IGN) continue;
     ::sigaddset(&set, sig);
+    waits_for_any = true;
   }
+  if (!waits_for_any) return;
   // Every thread started after this inherits the mask; only this one waits.
   ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::thread([set] {
@@ -288,7 +291,6 @@ void end_suts_on_interrupt() {
     std::_Exit(128 + sig);
   }).detach();
 }
-
 
 CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
   const Scenario& s = *c.scenario;
