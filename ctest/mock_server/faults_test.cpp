@@ -55,7 +55,7 @@ TEST_F(Faults, ResetSendsRstAndNoBytes) {
   const auto reply = ask("reset");
   EXPECT_EQ(reply.ending, Ending::Reset) << to_string(reply.ending);
   EXPECT_EQ(reply.bytes, "");
-  const auto journal = journal_of("t", 1);
+  const auto journal = journal_of("t");
   ASSERT_EQ(journal.size(), 1u);
   EXPECT_EQ(journal[0].fault, "reset");
   EXPECT_FALSE(journal[0].status.has_value());
@@ -65,7 +65,7 @@ TEST_F(Faults, DropClosesCleanlyWithNoBytes) {
   const auto reply = ask("drop");
   EXPECT_EQ(reply.ending, Ending::Closed) << to_string(reply.ending);
   EXPECT_EQ(reply.bytes, "");
-  EXPECT_EQ(journal_of("t", 1).at(0).fault, "drop");
+  EXPECT_EQ(journal_of("t").at(0).fault, "drop");
 }
 
 TEST_F(Faults, ServerServesOnAfterCuttingConnections) {
@@ -84,7 +84,7 @@ TEST_F(Faults, HangSendsNothingUntilTheServersBound) {
   EXPECT_EQ(reply.bytes, "");
   EXPECT_EQ(reply.ending, Ending::Closed);
   EXPECT_GE(reply.elapsed, 600ms);  // held at least as long as the bound
-  const auto journal = journal_of("t", 1);
+  const auto journal = journal_of("t");
   ASSERT_EQ(journal.size(), 1u);
   EXPECT_EQ(journal[0].fault, "hang");
   EXPECT_FALSE(journal[0].status.has_value());
@@ -99,7 +99,7 @@ TEST_F(Faults, HangEndsWhenTheClientGivesUp) {
     EXPECT_EQ(c.read_all(300ms).ending, Ending::TimedOut);
   }  // client closes here
   // The journal entry appears once the server notices; bounded wait.
-  ASSERT_EQ(journal_of("t", 1).size(), 1u);
+  ASSERT_EQ(journal_of("t").size(), 1u);
 }
 
 // The harness reads a case's journal right after the SUT exits; a fault's
@@ -144,7 +144,7 @@ TEST_F(Faults, StopCutsHangsShort) {
   const auto reply = c.read_all(10s);
   stopper.join();
   EXPECT_NE(reply.ending, Ending::TimedOut);
-  EXPECT_EQ(journal_of("t", 1).size(), 1u);
+  EXPECT_EQ(journal_of("t").size(), 1u);
 }
 
 TEST_F(Faults, MalformedIsA200ThatIsNotJson) {
@@ -184,6 +184,6 @@ TEST_F(Faults, SlowAnswersAfterItsDelay) {
   const auto h = split(reply.bytes);
   EXPECT_EQ(h.status, 200);
   EXPECT_EQ(json::parse(h.body)["choices"][0]["message"]["content"], "xph:f#0:r0:c0");
-  EXPECT_EQ(journal_of("t", 1).at(0).fault, "slow");
-  EXPECT_EQ(journal_of("t", 1).at(0).status, 200);
+  EXPECT_EQ(journal_of("t").at(0).fault, "slow");
+  EXPECT_EQ(journal_of("t").at(0).status, 200);
 }

@@ -35,13 +35,10 @@ class MockServerFixture : public ::testing::Test {
   }
 
   // A client can see a connection end before the server has journaled the
-  // exchange; wait (bounded) until it has.
-  std::vector<mock::JournalEntry> journal_of(const std::string& tenant, std::size_t n) {
-    for (int i = 0; i < 500; ++i) {
-      auto entries = server_->journal(tenant);
-      if (entries.size() >= n) return entries;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+  // exchange; read the journal once the server says it is settled, as the
+  // harness does.
+  std::vector<mock::JournalEntry> journal_of(const std::string& tenant) {
+    server_->wait_settled(tenant, std::chrono::seconds(5));
     return server_->journal(tenant);
   }
 
