@@ -40,12 +40,14 @@ struct Fixture {
     e.n = n;
     e.t_ms = t_ms;
     e.request_id = "req_" + key + "_" + std::to_string(k);
+    e.method = "POST";
+    e.path = scenario.endpoint == "completions" ? "/v1/completions" : "/v1/chat/completions";
     const auto parsed = xph::mock::parse_script(step).steps.at(0);
     if (parsed.kind == xph::mock::StepKind::Status) e.status = parsed.status;
     run.journal.push_back(e);
     return *this;
   }
-  Fixture& ok(const std::string& id, std::vector<std::string> outputs, long pid = 200) {
+  Fixture& ok(const std::string& id, std::vector<std::optional<std::string>> outputs, long pid = 200) {
     run.result->attempts.push_back({"multi", id, pid, true, std::move(outputs), {}});
     return *this;
   }
@@ -250,4 +252,156 @@ TEST(Oracle, ConnectionAndTimeoutKindsFollowTheFault) {
   EXPECT_EQ(f.judged().primary, Verdict::Pass);
   f.run.result->attempts[1].error.kind = "connection";
   EXPECT_EQ(f.judged().primary, Verdict::Mismatch);
+}
+
+// Contract v2: garak after #744 turns a 400 into outputs [None].
+TEST(Oracle, NullOutputForAnErrorAnswerIsMismatchThatSaysTheErrorWasSwallowed) {
+  Fixture f(json::parse(R"({"responses": {"*": "200", "multi#1": "400:context_length_exceeded"}})"));
+  f.all_fine();
+  f.run.journal.pop_back();
+  f.run.result->attempts.pop_back();
+  f.served("multi#1", 0, "400:context_length_exceeded").ok("multi#1", {std::nullopt}, 201);
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::Mismatch);
+  ASSERT_EQ(j.findings.size(), 1u);
+  EXPECT_EQ(j.findings[0].attempt, "multi#1");
+  EXPECT_EQ(j.findings[0].seen, "ok, 1 output(s) [null]");
+  EXPECT_EQ(j.findings[0].note,
+            "the error was swallowed: the server answered 400 context_length_exceeded (request_id req_multi#1_0); "
+            "the SUT reported ok with no output");
+
+  f.run.result->attempts[1] = {"multi", "multi#1", 201, false, {}, http(400, "context_length_exceeded", "req_multi#1_0")};
+  EXPECT_EQ(f.judged().primary, Verdict::Pass);  // the near miss: the error reported whole
+}
+
+TEST(Oracle, NullOutputWhereTheServerSentTextIsMismatch) {
+  Fixture f(json::parse(R"({"generations": [2]})"));
+  f.served("multi#0", 0, "200", 0, 2).served("multi#1", 0, "200", 0, 2);
+  f.ok("multi#0", {"xph:multi#0:r0:c0", "xph:multi#0:r0:c1"}, 200).ok("multi#1", {"xph:multi#1:r0:c0", std::nullopt}, 201);
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::Mismatch);
+  EXPECT_EQ(j.findings[0].note, "output 1 is null where the server sent \"xph:multi#1:r0:c1\"");
+}
+
+// garak 481717e3 at generations=1 calls the model twice per attempt (an `if`
+// where an `elif` belongs) and reports the second answer. The defect is the
+// extra request; the outputs tell the truth about the last answer.
+TEST(Oracle, AnExtraRequestInNModeIsRetryPolicyNotMismatch) {
+  Fixture f(json::object());
+  f.served("multi#0", 0, "200").served("multi#0", 1, "200").served("multi#1", 0, "200").served("multi#1", 1, "200");
+  f.ok("multi#0", {"xph:multi#0:r1:c0"}, 200).ok("multi#1", {"xph:multi#1:r1:c0"}, 201);
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::RetryPolicy);
+  EXPECT_EQ(verdicts(j), (std::vector<Verdict>{Verdict::RetryPolicy, Verdict::RetryPolicy}));
+  EXPECT_EQ(j.findings[0].note, "went on after 200, which should have ended the call");
+
+  f.run.result->attempts[1].outputs = {"xph:multi#1:r0:c0"};  // the near miss: not the last answer
+  EXPECT_EQ(f.judged().primary, Verdict::Mismatch);
+}
+
+TEST(Oracle, LoopModeExpectsEachCallsFinalAnswerInOrder) {
+  Fixture f(json::parse(R"({"generations": [2], "multi_generation": ["loop"],
+                            "responses": {"*": "200", "multi#1": "429,200"}})"));
+  f.served("multi#0", 0, "200").served("multi#0", 1, "200");
+  f.served("multi#1", 0, "429").served("multi#1", 1, "200").served("multi#1", 2, "200");
+  f.ok("multi#0", {"xph:multi#0:r0:c0", "xph:multi#0:r1:c0"}, 200);
+  f.ok("multi#1", {"xph:multi#1:r1:c0", "xph:multi#1:r2:c0"}, 201);
+  EXPECT_EQ(f.judged().primary, Verdict::Pass);
+
+  f.run.result->attempts[1].outputs = {"xph:multi#1:r2:c0", "xph:multi#1:r1:c0"};  // swapped
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::Mismatch);
+  EXPECT_EQ(j.findings[0].note,
+            "first difference at output 0: expected \"xph:multi#1:r1:c0\", seen \"xph:multi#1:r2:c0\"");
+}
+
+TEST(Oracle, LoopModeErrorSwallowedBetweenCallsIsMismatch) {
+  Fixture f(json::parse(R"({"generations": [2], "multi_generation": ["loop"],
+                            "responses": {"*": "200", "multi#1": "400,200"}})"));
+  f.served("multi#0", 0, "200").served("multi#0", 1, "200");
+  f.served("multi#1", 0, "400").served("multi#1", 1, "200");
+  f.ok("multi#0", {"xph:multi#0:r0:c0", "xph:multi#0:r1:c0"}, 200);
+  f.ok("multi#1", {std::nullopt, "xph:multi#1:r1:c0"}, 201);
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::Mismatch);
+  EXPECT_EQ(j.findings[0].note,
+            "the error was swallowed: the server answered 400 (request_id req_multi#1_0); the SUT reported ok with "
+            "no output (output 0)");
+}
+
+TEST(Oracle, ARequestToAnotherEndpointIsMismatch) {
+  Fixture f(json::parse(R"({"endpoint": "completions"})"));
+  f.all_fine();
+  f.run.journal[1].path = "/v1/chat/completions";
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::Mismatch);
+  ASSERT_EQ(j.findings.size(), 1u);
+  EXPECT_EQ(j.findings[0].attempt, "multi#1");
+  EXPECT_EQ(j.findings[0].expected, "requests to /v1/completions (endpoint completions)");
+  EXPECT_EQ(j.findings[0].seen, "a request to /v1/chat/completions");
+
+  f.run.journal[1].path = "/v1/completions";  // the near miss
+  EXPECT_EQ(f.judged().primary, Verdict::Pass);
+}
+
+// `empty` is a well-formed 200 with no choices: ok with zero outputs and a
+// decode error are both faithful accounts of it; a decode error where the
+// server sent choices is not.
+TEST(Oracle, EmptyMayBeReportedAsNoOutputsOrAsADecodeError) {
+  for (const bool retry_decode : {false, true}) {
+    const std::string retry = retry_decode ? R"(, "retry": {"retry_on": [429, "decode"]})" : "";
+    Fixture lenient(json::parse(R"({"responses": {"*": "200", "multi#1": "empty,200"})" + retry + "}"));
+    lenient.served("multi#0", 0, "200").served("multi#1", 0, "empty");
+    lenient.ok("multi#0", {"xph:multi#0:r0:c0"}, 200).ok("multi#1", {}, 201);
+    EXPECT_EQ(lenient.judged().primary, Verdict::Pass) << retry;
+
+    ErrorEnvelope decode;
+    decode.kind = "decode";
+    decode.status = 200;
+    decode.message = "expected 1 choices, got 0";
+    Fixture strict(json::parse(R"({"responses": {"*": "200", "multi#1": "empty,200"})" + retry + "}"));
+    strict.served("multi#0", 0, "200").served("multi#1", 0, "empty");
+    if (retry_decode) {  // a strict client retries what it reads as a decode error
+      strict.served("multi#1", 1, "200");
+      strict.ok("multi#1", {"xph:multi#1:r1:c0"}, 201);
+    } else {
+      strict.error("multi#1", decode, 201);
+    }
+    strict.ok("multi#0", {"xph:multi#0:r0:c0"}, 200);
+    EXPECT_EQ(strict.judged().primary, Verdict::Pass) << retry;
+  }
+
+  Fixture near(json::object());  // a decode error for an answer with choices
+  near.served("multi#0", 0, "200").served("multi#1", 0, "200");
+  ErrorEnvelope decode;
+  decode.kind = "decode";
+  decode.status = 200;
+  near.ok("multi#0", {"xph:multi#0:r0:c0"}, 200).error("multi#1", decode, 201);
+  EXPECT_EQ(near.judged().primary, Verdict::Mismatch);
+}
+
+TEST(Oracle, SignatureKeepsTheSideThatBroke) {
+  Fixture send(json::object());
+  send.all_fine();
+  send.run.stderr_text = "TypeError: cannot pickle '_thread.RLock' object\n";
+  EXPECT_EQ(signature(send.judged()), "TRANSPORT_BROKEN (send)");
+
+  Fixture receive(json::object());
+  receive.all_fine();
+  receive.run.result->failures.push_back({"result", "multi", "NotFoundError crossed the pool as a raw exception", ""});
+  EXPECT_EQ(signature(receive.judged()), "TRANSPORT_BROKEN (receive)");
+
+  Fixture mismatch(json::object());
+  mismatch.all_fine();
+  mismatch.run.result->attempts[0].outputs = {"wrong"};
+  EXPECT_EQ(signature(mismatch.judged()), "MISMATCH");
+}
+
+TEST(Oracle, StderrLinesAreQuotedAsATerminalShowsThem) {
+  Fixture f(json::object());
+  f.all_fine();
+  f.run.stderr_text = "  0%|          | 0/4\r\x1b[31mTypeError: cannot pickle '_thread.RLock' object\x1b[0m\n";
+  const auto j = f.judged();
+  ASSERT_EQ(j.findings.size(), 1u);
+  EXPECT_EQ(j.findings[0].seen, "the SUT printed: TypeError: cannot pickle '_thread.RLock' object");
 }

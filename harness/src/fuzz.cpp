@@ -44,20 +44,6 @@ Judgement judge_case(const FuzzCase& fc, const SutChoice& sut, mock::Server& ser
   return judge(c, run_case(sut.command, c, server));
 }
 
-// Two failures are the same bug when they share a verdict and, for a broken
-// transport, the side that broke. Shrinking by the verdict alone turned a
-// #659 case (a task that cannot be sent) into the 4xx bug (an exception that
-// cannot be received), and wrote two bugs as one.
-std::string signature(const Judgement& j) {
-  std::set<std::string> sides;
-  for (const auto& f : j.findings)
-    if (f.verdict == Verdict::TransportBroken)
-      if (const char* side = boundary_side(f.seen)) sides.insert(side);
-  std::string out(name(j.primary));
-  for (const auto& side : sides) out += " (" + side + ")";
-  return out;
-}
-
 // What the failing run saw, as `xph run` shows it: expected beside seen.
 void print_findings(std::ostream& out, const Judgement& j) {
   constexpr std::size_t kShown = 3;  // the rest: run the unshrunk case

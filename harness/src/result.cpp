@@ -69,9 +69,13 @@ SutResult parse_result(const json& j) {
     if (outcome == "ok") {
       o.ok = true;
       const auto& outs = field(a, "outputs", p);
-      if (!outs.is_array()) fail(p + "/outputs", "expected an array of strings");
+      if (!outs.is_array()) fail(p + "/outputs", "expected an array of strings and nulls");
       for (std::size_t k = 0; k < outs.size(); ++k) {
-        if (!outs[k].is_string()) fail(p + "/outputs/" + std::to_string(k), "expected a string");
+        if (outs[k].is_null()) {
+          o.outputs.emplace_back();
+          continue;
+        }
+        if (!outs[k].is_string()) fail(p + "/outputs/" + std::to_string(k), "expected a string or null");
         o.outputs.push_back(outs[k].get<std::string>());
       }
     } else if (outcome == "error") {

@@ -70,7 +70,7 @@ std::vector<BuiltinSut> builtin_suts() {
       [](const std::string& n, std::string& why) { return garaklike(n, "leaky-client", why); });
   add("garaklike-raw-errors", "Python, garak after #689: API exceptions cross the pool as they are",
       [](const std::string& n, std::string& why) { return garaklike(n, "raw-errors", why); });
-  add("garaklike-partial-catch", "Python, garak after #744: 400 caught, other errors raw",
+  add("garaklike-partial-catch", "Python, garak after #744: a chat 400 becomes an attempt with no output ([None]); other errors cross raw",
       [](const std::string& n, std::string& why) { return garaklike(n, "partial-catch", why); });
   return out;
 }

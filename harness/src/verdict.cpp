@@ -56,6 +56,20 @@ void to_json(nlohmann::json& j, const Finding& f) {
        {"seen", f.seen}};
 }
 
+std::string signature(const Judgement& j) {
+  bool send = false, receive = false;
+  for (const auto& f : j.findings)
+    if (f.verdict == Verdict::TransportBroken) {
+      send = send || f.side == "send";
+      receive = receive || f.side == "receive";
+    }
+  std::string out(name(j.primary));
+  if (j.primary != Verdict::TransportBroken) return out;
+  if (receive) out += " (receive)";
+  if (send) out += " (send)";
+  return out;
+}
+
 Judgement conclude(std::vector<Finding> findings) {
   std::stable_sort(findings.begin(), findings.end(),
                    [](const Finding& a, const Finding& b) { return a.verdict < b.verdict; });

@@ -21,7 +21,8 @@ struct AttemptOutcome {
   std::string probe, id;
   long pid = 0;
   bool ok = false;
-  std::vector<std::string> outputs;
+  // A generation that produced nothing is null (garak's `[None]`).
+  std::vector<std::optional<std::string>> outputs;
   ErrorEnvelope error;  // when !ok
 };
 

@@ -23,6 +23,7 @@ struct Finding {
   std::string expected;
   std::string seen;
   std::string note;  // e.g. the stderr line it came from
+  std::string side;  // TRANSPORT_BROKEN: "send" (could not be serialised) or "receive", when known
 
   std::string detail() const;  // one line: expected ... ; seen ... (note)
   bool operator==(const Finding&) const = default;
@@ -37,5 +38,11 @@ struct Judgement {
 
 // Primary = the first verdict in contract order that any finding holds.
 Judgement conclude(std::vector<Finding> findings);
+
+// Two failures are the same bug when they share a verdict and, for a broken
+// transport, the side that broke: "TRANSPORT_BROKEN (send)". Judging by the
+// verdict alone took a #659 case (a task that cannot be sent) for the 4xx bug
+// (an exception that cannot be received).
+std::string signature(const Judgement&);
 
 }  // namespace xph::harness
