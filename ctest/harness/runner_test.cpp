@@ -11,11 +11,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sched.h>
+
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "util/process.hpp"
+#include "util/temp_dir.hpp"
 #include "xph/harness/oracle.hpp"
 #include "xph/harness/runner.hpp"
 #include "xph/harness/suts.hpp"
@@ -23,6 +30,7 @@
 using ::testing::HasSubstr;
 using namespace xph::harness;
 using nlohmann::json;
+using xph::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -227,4 +235,55 @@ TEST_F(Runner, CommandSplittingIsShellLikeWithoutAShell) {
             (std::vector<std::string>{"a", "b c", "d \"e\"", "f g", "$HOME"}));
   EXPECT_THROW(split_words("a 'b"), InputError);
   EXPECT_THROW(command_sut("no-such-program-xph", "x"), InputError);
+}
+
+// A SUT that a busy machine keeps waiting for a core is slow, not idle: its
+// thread is runnable though it gets no CPU and sends no request. Judged
+// idle, it was a false HANG on a loaded machine (scenario single_only,
+// garaklike-raw-errors, "idle for 2 s ... after 2.39 s").
+TEST_F(Runner, RunnableSutWaitingForACoreIsNotIdle) {
+  cpu_set_t allowed;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof allowed, &allowed), 0);
+  int first = 0;
+  while (!CPU_ISSET(first, &allowed)) ++first;
+  std::atomic<bool> stop{false}, spinning{false};
+  std::thread hog([&] {  // a normal-priority busy loop on the SUT's core
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    ::pthread_setaffinity_np(::pthread_self(), sizeof one, &one);
+    spinning = true;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!stop && std::chrono::steady_clock::now() < until) {
+    }
+  });
+  while (!spinning) std::this_thread::yield();
+  const auto sut = command_sut("/usr/bin/python3 " + kSuts + "starved_sut.py", "starved");
+  const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2})");
+  const CaseRun run = run_case(sut, c, server_);
+  stop = true;
+  hog.join();
+  const std::string seen = "after " + std::to_string(run.seconds) + " s, idle bound " +
+                           std::to_string(run.idle_bound_s) + " s, stderr: " + run.stderr_text;
+  EXPECT_EQ(run.end, RunEnd::Exited) << seen;
+  EXPECT_GT(run.seconds, run.idle_bound_s) << seen;  // it really sat longer than the bound without CPU
+  ASSERT_TRUE(run.result) << run.result_problem << run.stderr_text;
+}
+
+// Contract v2: TMPDIR, TMP and TEMP point into the case folder, removed with
+// the case; a hung SUT gets SIGTERM (its cleanup may run) before SIGKILL.
+TEST_F(Runner, TempFilesGoWithTheCaseAndAHungSutIsAskedToStopFirst) {
+  TempDir dir;
+  const std::string seen_path = (dir.path / "seen.json").string();
+  const auto sut = command_sut("/usr/bin/python3 " + kSuts + "tempfile_sut.py " + seen_path, "tempfile");
+  const auto c = make_case(R"({"name":"t","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2})");
+  const CaseRun run = run_case(sut, c, server_);
+  EXPECT_EQ(run.end, RunEnd::Idle);
+  const json seen = json::parse(xph::test::slurp(seen_path));
+  const std::string case_dir = seen["cwd"];
+  for (const char* var : {"TMPDIR", "TMP", "TEMP"}) EXPECT_EQ(seen["env"][var], case_dir + "/tmp") << var;
+  EXPECT_EQ(seen["file"].get<std::string>().rfind(case_dir + "/tmp/xph-sut-", 0), 0u) << seen.dump();
+  EXPECT_FALSE(fs::exists(seen["file"].get<std::string>()));
+  EXPECT_FALSE(fs::exists(case_dir));
+  EXPECT_TRUE(fs::exists(seen_path + ".term")) << "the SUT was killed without a SIGTERM first";
 }

@@ -201,3 +201,139 @@ TEST(XphCli, InterruptedXphEndsEveryRunningSutFamily) {
     EXPECT_FALSE(fs::exists(case_dir)) << "case folder left behind";
   }
 }
+
+// Contract v2: a failure of the environment is one line naming the path and
+// the system's reason, exit 3; never an abort, never a silent exit 0.
+TEST(XphCli, EnvironmentFailuresAreOneLineAndExitThree) {
+  const std::string scenario = kScenarios + "multi_alone.json";
+  const auto json_path = run(XPH_BIN, {"run", scenario, "--json", "/nonexistent/dir/r.json"});
+  EXPECT_EQ(json_path.exit_code, 3);
+  EXPECT_EQ(json_path.err, "xph: /nonexistent/dir/r.json: cannot write the report: No such file or directory\n");
+  const auto junit_path = run(XPH_BIN, {"run", scenario, "--junit", "/nonexistent/r.xml"});
+  EXPECT_EQ(junit_path.exit_code, 3);
+  EXPECT_EQ(count_lines(junit_path.err), 1) << junit_path.err;
+
+  namespace bp = boost::process;
+  bp::ipstream err;
+  auto env = boost::this_process::environment();
+  env["TMPDIR"] = "/nonexistent";
+  bp::child xph(XPH_BIN, bp::args({"run", scenario, "--filter", "*/g1/n"}), env, bp::std_out > bp::null,
+                bp::std_err > err, bp::std_in < bp::null);
+  std::string text(std::istreambuf_iterator<char>(err), {});
+  xph.wait();
+  EXPECT_EQ(xph.exit_code(), 3);
+  EXPECT_EQ(count_lines(text), 1) << text;
+  EXPECT_THAT(text, HasSubstr("TMPDIR /nonexistent: "));
+  EXPECT_THAT(text, HasSubstr("No such file or directory"));
+}
+
+// A CI system cancels a job with SIGTERM and reads JUnit from it all the
+// same: the reports must hold every case that finished, whole.
+TEST(XphCli, InterruptedRunLeavesWholeReportsWithEveryFinishedCase) {
+  namespace bp = boost::process;
+  TempDir dir;
+  const auto scenario = dir.write("linger.json", R"({"name":"linger","probes":[{"name":"p","attempts":1}],
+                                                     "timeout_s":60,"request_timeout_s":30})");
+  const std::string pid_file = (dir.path / "pids").string();
+  const std::string json_path = (dir.path / "r.json").string(), junit_path = (dir.path / "r.xml").string();
+  // ref finishes at once; the lingering SUT never does.
+  bp::child xph(XPH_BIN,
+                bp::args({"run", scenario, "--sut", "ref", "--sut-cmd",
+                          "/usr/bin/python3 " + std::string(XPH_SOURCE_DIR) + "/ctest/suts/linger_sut.py " + pid_file,
+                          "--sut-name", "linger", "--json", json_path, "--junit", junit_path, "-j", "2"}),
+                bp::std_out > bp::null, bp::std_err > bp::null, bp::std_in < bp::null);
+  auto finished_cases = [&] {
+    const auto j = nlohmann::json::parse(xph::test::slurp(json_path), nullptr, false);
+    return j.is_discarded() ? 0 : static_cast<int>(j["cases"].size());
+  };
+  for (int i = 0; i < 2000 && (!fs::exists(pid_file) || finished_cases() < 1); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(finished_cases(), 1) << "ref's case never reached the report";
+  ::kill(xph.id(), SIGTERM);
+  ASSERT_TRUE(xph.wait_for(std::chrono::seconds(15)));
+  EXPECT_EQ(xph.exit_code(), 128 + SIGTERM);
+  const auto report = nlohmann::json::parse(xph::test::slurp(json_path));
+  EXPECT_EQ(report["interrupted"], true);
+  EXPECT_EQ(report["interrupted_by"], "SIGTERM");
+  EXPECT_EQ(report["finished"], false);
+  ASSERT_EQ(report["cases"].size(), 1u);
+  EXPECT_EQ(report["cases"][0]["sut"], "ref");
+  const std::string xml = xph::test::slurp(junit_path);
+  EXPECT_THAT(xml, HasSubstr("<testsuites tests=\"1\" failures=\"0\""));
+  EXPECT_THAT(xml, HasSubstr("<property name=\"interrupted\" value=\"SIGTERM\"/>"));
+  EXPECT_THAT(xml, HasSubstr("</testsuites>"));
+  std::istringstream pids(xph::test::slurp(pid_file));
+  for (int pid; pids >> pid;) {
+    bool gone = false;
+    for (int i = 0; i < 200 && !gone; ++i, std::this_thread::sleep_for(std::chrono::milliseconds(10)))
+      gone = ::kill(pid, 0) != 0 && errno == ESRCH;
+    EXPECT_TRUE(gone) << "SUT process " << pid << " outlived xph";
+    if (!gone) ::kill(pid, SIGKILL);
+    if (pids.peek() == '\n') break;  // the next line is the case folder
+  }
+}
+
+// A user could not see which attribute held the RLock: one stderr line is
+// all the console shows. JUnit carries a failing case's whole stderr.
+TEST(XphCli, JunitCarriesAFailingCasesStderr) {
+  TempDir dir;
+  const auto scenario = dir.write("s.json", R"({"name":"s","probes":[{"name":"p","attempts":1}]})");
+  const auto sut = dir.write("sut.py", "import sys\nprint('first line of the story', file=sys.stderr)\n"
+                                       "print('\\x1b[31mlast words\\x1b[0m', file=sys.stderr)\nsys.exit(4)\n");
+  const std::string junit_path = (dir.path / "r.xml").string();
+  const auto r = run(XPH_BIN, {"run", scenario, "--sut-cmd", "/usr/bin/python3 " + sut, "--junit", junit_path});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const std::string xml = xph::test::slurp(junit_path);
+  EXPECT_THAT(xml, HasSubstr("<system-err>first line of the story\n"));
+  EXPECT_THAT(xml, HasSubstr("last words"));
+  EXPECT_THAT(xml, HasSubstr("<property name=\"finished\" value=\"true\"/>"));
+}
+
+namespace {
+
+nlohmann::json run_json(const std::vector<std::string>& args, const TempDir& dir) {
+  const std::string path = (dir.path / "report.json").string();
+  std::vector<std::string> all = args;
+  all.insert(all.end(), {"--json", path});
+  const auto r = run(XPH_BIN, all, std::chrono::seconds(120));
+  EXPECT_LE(r.exit_code, 1) << r.out << r.err;
+  return nlohmann::json::parse(xph::test::slurp(path));
+}
+
+}  // namespace
+
+// ORDER_DEPENDENT compares signatures: at garak 60675d25 a single-attempt
+// probe then a pooled 400 dies at dispatch (the RLock), the pooled probe
+// alone at result (the 400 cannot be unpickled). Both TRANSPORT_BROKEN; only
+// the side tells the ordering bug. ref-naive has both bugs, like garak then.
+TEST(XphCli, OrderDependentComparesTheSideThatBrokeBothWays) {
+  TempDir dir;
+  const auto both = dir.write("both.json", R"({"name":"both","probes":[{"name":"single"},{"name":"multi","attempts":2}],
+      "parallel_attempts":2,"request_timeout_s":0.5,"differential":true,
+      "responses":{"*":"200","multi#0":"400"}})");
+  const auto flagged = run_json({"run", both, "--sut", "ref-naive"}, dir);
+  ASSERT_EQ(flagged["cases"].size(), 1u);
+  EXPECT_EQ(flagged["cases"][0]["verdict"], "TRANSPORT_BROKEN");
+  EXPECT_EQ(flagged["cases"][0]["flags"], nlohmann::json::array({"ORDER_DEPENDENT"})) << flagged.dump(2);
+  bool says_both = false;
+  for (const auto& f : flagged["cases"][0]["findings"])
+    says_both = says_both || (f["expected"] == "TRANSPORT_BROKEN (receive) (multi alone)" &&
+                              f["seen"] == "TRANSPORT_BROKEN (send) after what ran before it");
+  EXPECT_TRUE(says_both) << flagged.dump(2);
+
+  // The near miss: the pooled probe first breaks the same way with or
+  // without the single-attempt probe after it.
+  const auto same = dir.write("same.json", R"({"name":"same","probes":[{"name":"multi","attempts":2},{"name":"single"}],
+      "parallel_attempts":2,"request_timeout_s":0.5,"differential":true,
+      "responses":{"*":"200","multi#0":"400"}})");
+  const auto unflagged = run_json({"run", same, "--sut", "ref-naive"}, dir);
+  EXPECT_EQ(unflagged["cases"][0]["verdict"], "TRANSPORT_BROKEN");
+  EXPECT_EQ(unflagged["cases"][0]["flags"], nlohmann::json::array()) << unflagged.dump(2);
+
+  // And the bundled ordering: broken after the warm-up, passing alone.
+  const auto bundled = run_json({"run", kScenarios + "single_then_multi.json", "--sut", "ref-naive", "--sut", "ref",
+                                 "--filter", "*/g1/n"}, dir);
+  for (const auto& c : bundled["cases"])
+    EXPECT_EQ(c["flags"], c["sut"] == "ref-naive" ? nlohmann::json::array({"ORDER_DEPENDENT"})
+                                                   : nlohmann::json::array()) << c.dump(2);
+}

@@ -258,6 +258,9 @@ int xph_main(int argc, char** argv) {
   } catch (const InputError& e) {
     std::cerr << "xph: " << e.what() << "\n";
     return 2;
+  } catch (const EnvError& e) {
+    std::cerr << "xph: " << e.what() << "\n";
+    return 3;
   }
 }
 

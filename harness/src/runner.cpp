@@ -15,6 +15,8 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -87,28 +89,54 @@ std::string read_tail(const fs::path& path, std::size_t max) {
   return out;
 }
 
-// Total CPU ticks of the live processes in a process group.
-long group_cpu(pid_t pgid) {
+// What a process group is doing: its CPU ticks so far, and whether any of
+// its threads is runnable or in uninterruptible sleep. A SUT on a busy
+// machine can wait seconds for a core; it is slow then, not idle.
+struct GroupSample {
   long ticks = 0;
-  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/proc"), ::closedir);
-  if (!dir) return 0;
+  bool runnable = false;
+};
+
+// The fields of /proc/.../stat after "(comm)": comm may hold spaces and parens.
+std::optional<std::istringstream> stat_fields(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!std::getline(in, line)) return std::nullopt;
+  const auto close = line.rfind(')');
+  if (close == std::string::npos || close + 2 > line.size()) return std::nullopt;
+  return std::istringstream(line.substr(close + 2));
+}
+
+bool any_thread_runnable(const std::string& pid) {
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(("/proc/" + pid + "/task").c_str()), ::closedir);
+  if (!dir) return false;
   while (const dirent* e = ::readdir(dir.get())) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
-    std::string line;
-    if (!std::getline(in, line)) continue;
-    const auto close = line.rfind(')');  // comm may hold spaces and parens
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
+    auto f = stat_fields("/proc/" + pid + "/task/" + e->d_name + "/stat");
+    std::string state;
+    if (f && (*f >> state) && (state == "R" || state == "D")) return true;
+  }
+  return false;
+}
+
+GroupSample sample_group(pid_t pgid) {
+  GroupSample out;
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/proc"), ::closedir);
+  if (!dir) return out;
+  while (const dirent* e = ::readdir(dir.get())) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    auto f = stat_fields(std::string("/proc/") + e->d_name + "/stat");
+    if (!f) continue;
     std::string state;
     long ppid, pgrp, session, tty, tpgid;
     unsigned long flags, minflt, cminflt, majflt, cmajflt, utime, stime;
-    rest >> state >> ppid >> pgrp >> session >> tty >> tpgid >> flags >> minflt >> cminflt >> majflt >> cmajflt >>
+    *f >> state >> ppid >> pgrp >> session >> tty >> tpgid >> flags >> minflt >> cminflt >> majflt >> cmajflt >>
         utime >> stime;
     if (pgrp != pgid || state == "Z") continue;
-    ticks += static_cast<long>(utime + stime);
+    out.ticks += static_cast<long>(utime + stime);
+    out.runnable = out.runnable || any_thread_runnable(e->d_name);
   }
-  return ticks;
+  return out;
 }
 
 // Processes that carry this case's tenant in their environment: the SUT's
@@ -162,6 +190,24 @@ void kill_and_reap(pid_t pgid, const std::string& tenant) {
   }
 }
 
+// A short SIGTERM first, so a SUT's handlers (Python's atexit, tempfile
+// cleanup) may run; then SIGKILL for whatever is left. Costs nothing when
+// the family is already gone (the usual end), at most kTermGrace otherwise.
+constexpr auto kTermGrace = std::chrono::milliseconds(100);
+void end_family(pid_t pgid, const std::string& tenant) {
+  if (::kill(-pgid, SIGTERM) == 0) {
+    const auto deadline = Clock::now() + kTermGrace;
+    while (Clock::now() < deadline) {
+      int status = 0;
+      while (::waitpid(-pgid, &status, WNOHANG) > 0) {
+      }
+      if (::kill(-pgid, 0) != 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  kill_and_reap(pgid, tenant);
+}
+
 double longest_wait_in(const Scenario& s) {
   double longest = std::max(s.request_timeout_s, s.retry.max_delay_s);
   for (const auto& [_, script] : s.responses)
@@ -211,6 +257,8 @@ class LiveCases {
 };
 LiveCases g_live;
 std::atomic<bool> g_interrupted{false};
+std::mutex g_hook_mu;
+std::function<void(const std::string&)> g_interrupt_hook;
 
 // A case the interrupt ended is not reported as a SUT's crash: its thread
 // waits here until the interrupt handler exits the process.
@@ -257,6 +305,11 @@ json make_spec(const Case& c, const std::string& base_url, const std::string& ap
           {"probes", probes}};
 }
 
+void on_interrupt(std::function<void(const std::string&)> hook) {
+  std::lock_guard lock(g_hook_mu);
+  g_interrupt_hook = std::move(hook);
+}
+
 void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
 void end_suts_on_interrupt() {
@@ -288,82 +341,140 @@ void end_suts_on_interrupt() {
     std::fprintf(stderr, "xph: interrupted by %s; ended the SUTs of %zu running case(s)\n", signal_name(sig),
                  cases.size());
     std::fflush(stderr);
+    {
+      std::lock_guard lock(g_hook_mu);
+      try {
+        if (g_interrupt_hook) g_interrupt_hook(signal_name(sig));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "xph: %s\n", e.what());
+      }
+    }
+    std::fflush(stdout);
     std::_Exit(128 + sig);
   }).detach();
 }
 
-CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
-  const Scenario& s = *c.scenario;
-  const std::string tenant =
-      "xph-" + std::to_string(::getpid()) + "-" + std::to_string(g_case_counter++) + "-" + sut.name;
-  server.put_tenant(tenant, s.responses);
+namespace {
 
-  const fs::path dir = fs::temp_directory_path() / ("xph-case-" + tenant);
-  fs::create_directories(dir);
-  const fs::path spec_path = dir / "spec.json", result_path = dir / "result.json";
-  const fs::path out_path = dir / "stdout.txt", err_path = dir / "stderr.txt";
-  std::ofstream(spec_path) << make_spec(c, server.base_url(), tenant).dump(2);
+// A case's folder: the SUT's working folder and TMPDIR, its spec, result
+// and output; removed with the case.
+struct CaseFiles {
+  fs::path dir, tmp, spec, result, out, err;
 
+  explicit CaseFiles(const std::string& tenant) {
+    std::error_code ec;
+    const fs::path base = fs::temp_directory_path(ec);
+    if (ec) {
+      const char* tmpdir = std::getenv("TMPDIR");
+      throw EnvError(std::string("TMPDIR ") + (tmpdir ? tmpdir : "/tmp") + ": cannot make case folders there: " +
+                     ec.message());
+    }
+    dir = base / ("xph-case-" + tenant);
+    tmp = dir / "tmp";
+    if (!fs::create_directories(tmp, ec) && ec)
+      throw EnvError(tmp.string() + ": cannot make the case folder: " + ec.message());
+    spec = dir / "spec.json";
+    result = dir / "result.json";
+    out = dir / "stdout.txt";
+    err = dir / "stderr.txt";
+  }
+  void write_spec(const json& j) const {
+    std::ofstream f(spec);
+    f << j.dump(2);
+    f.close();
+    if (!f) throw EnvError(spec.string() + ": cannot write the run spec: " + std::strerror(errno));
+  }
+  void remove() const {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+bp::environment sut_environment(const std::string& base_url, const std::string& tenant, const CaseFiles& files) {
   bp::environment env = boost::this_process::environment();
-  env["OPENAI_BASE_URL"] = server.base_url() + "/v1";
+  env["OPENAI_BASE_URL"] = base_url + "/v1";
   env["OPENAI_API_KEY"] = tenant;
-  env["XPH_SPEC"] = spec_path.string();
-  env["XPH_RESULT"] = result_path.string();
+  env["XPH_SPEC"] = files.spec.string();
+  env["XPH_RESULT"] = files.result.string();
+  // Temporary files of the SUT go with its case: a killed SUT cleans nothing.
+  for (const char* var : {"TMPDIR", "TMP", "TEMP"}) env[var] = files.tmp.string();
   // The SUT is spoken to by files, never by a terminal; Python must not
   // buffer what it prints before it dies.
   env["PYTHONUNBUFFERED"] = "1";
+  return env;
+}
 
-  CaseRun run;
-  const double idle_bound = std::max(1.5, 1.5 * longest_wait_in(s) + 0.5);
-  run.idle_bound_s = idle_bound;
-  const auto started = Clock::now();
-  std::error_code ec;
-  std::shared_lock starting(g_live.starting);
-  bp::child child(bp::exe = sut.argv.front(),
-                  bp::args = std::vector<std::string>(sut.argv.begin() + 1, sut.argv.end()),
-                  bp::start_dir = dir.string(), env, bp::std_in < bp::null, bp::std_out > out_path.string(),
-                  bp::std_err > err_path.string(), SutProcessSetup{}, ec);
-  if (ec) {
-    server.drop_tenant(tenant);
-    fs::remove_all(dir);
-    throw InputError("SUT " + sut.name + ": cannot start " + sut.argv.front() + ": " + ec.message());
+// Watches a running SUT until it exits, passes timeout_s, or sits idle for
+// the idle bound: no request of its tenant new or in flight, no thread
+// runnable, no CPU, no result. Idle is concluded only after a second look,
+// so a SUT that a busy machine keeps waiting for a core is never idle.
+class IdleWatch {
+ public:
+  IdleWatch(mock::Server& server, std::string tenant, pid_t pgid, fs::path err, fs::path result)
+      : server_(server), tenant_(std::move(tenant)), pgid_(pgid), err_(std::move(err)), result_(std::move(result)) {
+    activity_ = server_.activity(tenant_);
+    cpu_ = sample_group(pgid_).ticks;
   }
-  const pid_t pgid = child.id();
-  run.sut_pid = child.id();
-  g_live.add({pgid, tenant, dir});
-  starting.unlock();
 
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pgid, 0));
-  auto activity = server.activity(tenant);
-  long cpu = group_cpu(pgid);
-  auto quiet_since = Clock::now();
-  auto last_cpu_check = Clock::now();
-  bool broken = false;
-  for (;;) {
-    std::error_code wait_ec;
-    if (!child.running(wait_ec)) break;
+  // True when something shows life since the last look.
+  bool busy() {
+    const auto a = server_.activity(tenant_);
+    bool busy = a != activity_ || a.begun > a.finished || fs::exists(result_);
+    activity_ = a;
     const auto now = Clock::now();
-    if (now - started > std::chrono::duration<double>(s.timeout_s)) {
-      run.end = RunEnd::TimedOut;
+    if (now - last_sample_ < std::chrono::milliseconds(250)) return busy;
+    last_sample_ = now;
+    const GroupSample g = sample_group(pgid_);
+    // Python's Pool, its result handler dead, spins a core in its worker
+    // handler for ever: once the SUT has printed a boundary failure, only
+    // the network counts as life.
+    broken_ = broken_ || !boundary_lines(read_tail(err_, 64 * 1024)).empty();
+    if (!broken_) busy = busy || g.runnable || g.ticks - cpu_ > 1;
+    cpu_ = g.ticks;
+    return busy;
+  }
+
+  // The second look: a few samples over ~0.5 s.
+  bool still_idle() {
+    for (int i = 0; i < 3; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(170));
+      last_sample_ = {};
+      if (busy()) return false;
+    }
+    return true;
+  }
+
+ private:
+  mock::Server& server_;
+  std::string tenant_;
+  pid_t pgid_;
+  fs::path err_, result_;
+  mock::Server::Activity activity_;
+  long cpu_ = 0;
+  bool broken_ = false;
+  Clock::time_point last_sample_ = Clock::now();
+};
+
+RunEnd watch(bp::child& child, IdleWatch& idle, double timeout_s, double idle_bound_s) {
+  const auto started = Clock::now();
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, child.id(), 0));
+  auto quiet_since = started;
+  RunEnd end = RunEnd::Exited;
+  for (;;) {
+    std::error_code ec;
+    if (!child.running(ec)) break;
+    const auto now = Clock::now();
+    if (now - started > std::chrono::duration<double>(timeout_s)) {
+      end = RunEnd::TimedOut;
       break;
     }
-    const auto a = server.activity(tenant);
-    bool busy = a != activity || a.begun > a.finished;
-    activity = a;
-    if (now - last_cpu_check >= std::chrono::milliseconds(250)) {
-      const long ticks = group_cpu(pgid);
-      // More than ~4% of a core: computing, not stuck. Unless the SUT has
-      // already printed a boundary failure: Python's Pool, its result
-      // handler dead, spins a core in its worker handler for ever.
-      broken = broken || !boundary_lines(read_tail(err_path, 64 * 1024)).empty();
-      busy = busy || (ticks - cpu > 1 && !broken);
-      cpu = ticks;
-      last_cpu_check = now;
-    }
-    if (busy || fs::exists(result_path)) quiet_since = now;
-    if (now - quiet_since > std::chrono::duration<double>(idle_bound)) {
-      run.end = RunEnd::Idle;
-      break;
+    if (idle.busy()) quiet_since = now;
+    if (now - quiet_since > std::chrono::duration<double>(idle_bound_s)) {
+      if (idle.still_idle()) {
+        end = RunEnd::Idle;
+        break;
+      }
+      quiet_since = Clock::now();
     }
     // Wake the moment the SUT exits, else every 20 ms to look at it.
     if (pidfd >= 0) {
@@ -374,7 +485,73 @@ CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
     }
   }
   if (pidfd >= 0) ::close(pidfd);
-  kill_and_reap(pgid, tenant);
+  return end;
+}
+
+// The result file, read strictly; `problem` says why there is none.
+std::optional<SutResult> read_result(const fs::path& path, std::string& problem) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (!fs::exists(path)) {
+    problem = "no result file";
+    return std::nullopt;
+  }
+  if (!ec && size > kMaxResultBytes) {  // never read a runaway result into memory
+    problem = "result is " + std::to_string(size >> 20) + " MiB, over the " + std::to_string(kMaxResultBytes >> 20) +
+              " MiB limit";
+    return std::nullopt;
+  }
+  const json j = json::parse(read_tail(path, kMaxResultBytes), nullptr, false);
+  if (j.is_discarded()) {
+    problem = "result is not JSON";
+    return std::nullopt;
+  }
+  try {
+    return parse_result(j);
+  } catch (const ProtocolError& e) {
+    problem = std::string("result breaks the protocol at ") + e.what();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
+  const Scenario& s = *c.scenario;
+  const std::string tenant =
+      "xph-" + std::to_string(::getpid()) + "-" + std::to_string(g_case_counter++) + "-" + sut.name;
+  const CaseFiles files(tenant);
+  try {
+    files.write_spec(make_spec(c, server.base_url(), tenant));
+  } catch (...) {
+    files.remove();
+    throw;
+  }
+  server.put_tenant(tenant, s.responses);
+
+  CaseRun run;
+  run.idle_bound_s = std::max(1.5, 1.5 * longest_wait_in(s) + 0.5);
+  const auto started = Clock::now();
+  std::error_code ec;
+  std::shared_lock starting(g_live.starting);
+  bp::child child(bp::exe = sut.argv.front(),
+                  bp::args = std::vector<std::string>(sut.argv.begin() + 1, sut.argv.end()),
+                  bp::start_dir = files.dir.string(), sut_environment(server.base_url(), tenant, files),
+                  bp::std_in < bp::null, bp::std_out > files.out.string(), bp::std_err > files.err.string(),
+                  SutProcessSetup{}, ec);
+  if (ec) {
+    server.drop_tenant(tenant);
+    files.remove();
+    throw InputError("SUT " + sut.name + ": cannot start " + sut.argv.front() + ": " + ec.message());
+  }
+  const pid_t pgid = child.id();
+  run.sut_pid = child.id();
+  g_live.add({pgid, tenant, files.dir});
+  starting.unlock();
+
+  IdleWatch idle(server, tenant, pgid, files.err, files.result);
+  run.end = watch(child, idle, s.timeout_s, run.idle_bound_s);
+  end_family(pgid, tenant);
   stop_here_if_interrupted();
   g_live.remove(tenant);
   std::error_code wait_ec;
@@ -385,28 +562,8 @@ CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
     if (WIFEXITED(native)) run.exit_code = WEXITSTATUS(native);
     if (WIFSIGNALED(native)) run.signal = WTERMSIG(native);
   }
-  run.stderr_text = read_tail(err_path, 256 * 1024);
-
-  std::error_code size_ec;
-  const auto result_size = fs::file_size(result_path, size_ec);
-  if (!fs::exists(result_path)) {
-    run.result_problem = "no result file";
-  } else if (!size_ec && result_size > kMaxResultBytes) {
-    // Never read a runaway result into memory.
-    run.result_problem = "result is " + std::to_string(result_size >> 20) + " MiB, over the " +
-                         std::to_string(kMaxResultBytes >> 20) + " MiB limit";
-  } else {
-    const json j = json::parse(read_tail(result_path, kMaxResultBytes), nullptr, false);
-    if (j.is_discarded()) {
-      run.result_problem = "result is not JSON";
-    } else {
-      try {
-        run.result = parse_result(j);
-      } catch (const ProtocolError& e) {
-        run.result_problem = std::string("result breaks the protocol at ") + e.what();
-      }
-    }
-  }
+  run.stderr_text = read_tail(files.err, 256 * 1024);
+  run.result = read_result(files.result, run.result_problem);
   // Its processes are gone, so every connection is closed and any answer
   // still on its way (a hang, a slow step) ends within ~50 ms.
   if (!server.wait_settled(tenant, std::chrono::seconds(5)))
@@ -416,7 +573,7 @@ CaseRun run_case(const SutCommand& sut, const Case& c, mock::Server& server) {
   // A fuzz run makes thousands of cases: keep xph's memory (and the page
   // tables every fork copies) to the cases in flight.
   server.forget_journal(tenant);
-  fs::remove_all(dir);
+  files.remove();
   return run;
 }
 

@@ -24,19 +24,21 @@ CaseReport run_job(const Job& job, mock::Server& server, const SessionOptions& o
   Judgement j = judge(job.c, run);
   double seconds = run.seconds;
 
-  // Differential: each pooled probe alone. If its verdict changes with what
-  // ran before it, the case is order dependent (garak #659's signature).
+  // Differential: each pooled probe alone. If it fails another way than
+  // after what ran before it (another verdict, or the other side of the
+  // boundary), the case is order dependent: garak #659's signature.
   if (s.differential && job.c.probes.size() > 1) {
+    const std::string together = signature(j);
     for (const auto& p : job.c.probes) {
       if (p.attempts < 2) continue;
       const Case solo = alone(job.c, p);
       const CaseRun solo_run = run_case(job.sut->command, solo, server);
       seconds += solo_run.seconds;
-      const Judgement solo_j = judge(solo, solo_run);
-      if (solo_j.primary != j.primary) {
+      const std::string apart = signature(judge(solo, solo_run));
+      if (apart != together) {
         if (j.flags.empty()) j.flags.push_back("ORDER_DEPENDENT");
-        j.findings.push_back({j.primary, p.name + "#*", std::string(name(solo_j.primary)) + " (" + p.name + " alone)",
-                              std::string(name(j.primary)) + " after what ran before it", "ORDER_DEPENDENT"});
+        j.findings.push_back({j.primary, p.name + "#*", apart + " (" + p.name + " alone)",
+                              together + " after what ran before it", "ORDER_DEPENDENT"});
       }
     }
   }
@@ -52,6 +54,7 @@ CaseReport run_job(const Job& job, mock::Server& server, const SessionOptions& o
   r.expected = s.expected_for(r.sut);
   r.met = r.expected == name(r.verdict);
   r.duration_s = seconds;
+  if (!r.met) r.sut_stderr = run.stderr_text;
   r.replay = options.program + " run " + shell_quote(s.file) + " " + job.sut->replay_args + " --filter " +
              shell_quote(job.c.id);
   return r;
@@ -98,10 +101,20 @@ RunSummary run_session(const std::vector<Scenario>& scenarios, const std::vector
       }
     }
   };
+  // Interrupted, the reports keep every case that finished. The lock is
+  // never released: the process exits on the signal thread right after.
+  on_interrupt([&](const std::string& signal) {
+    report_mu.lock();
+    RunSummary s = summary;
+    s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    s.interrupted = signal;
+    reporter.on_run_finished(s);
+  });
   std::vector<std::thread> threads;
   const int n = std::max(1, std::min<int>(options.jobs, static_cast<int>(jobs.size())));
   for (int t = 0; t < n; ++t) threads.emplace_back(work);
   for (auto& t : threads) t.join();
+  on_interrupt(nullptr);
   server.stop();
   if (failure) std::rethrow_exception(failure);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

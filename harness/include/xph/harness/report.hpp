@@ -19,13 +19,18 @@ struct CaseReport {
   bool met = true;
   double duration_s = 0;
   std::string replay;  // the command that runs this case alone
+  std::string sut_stderr;  // the SUT's stderr (its last 256 KiB), for a failing case
 };
 
 struct RunSummary {
   int cases = 0, met = 0;
   double seconds = 0;
+  std::string interrupted;  // the signal that ended the run early ("SIGINT"), or ""
 };
 
+// Called from one thread at a time. A run ends with on_run_finished, or
+// with on_run_finished carrying `interrupted` when a signal cut it short:
+// reports must then be left whole, with every case that finished.
 class Reporter {
  public:
   virtual ~Reporter() = default;
@@ -48,6 +53,9 @@ class MulticastReporter final : public Reporter {
 };
 
 std::unique_ptr<Reporter> console_reporter(std::ostream&);
+// File reporters write their file at once (an empty report: a path that
+// cannot be written is an EnvError before any case runs), again as cases
+// finish, and whole at the end.
 std::unique_ptr<Reporter> json_reporter(const std::string& path);
 std::unique_ptr<Reporter> junit_reporter(const std::string& path);
 // Collects reports (for `xph matrix` and tests).

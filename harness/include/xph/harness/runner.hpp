@@ -2,6 +2,7 @@
 // watched for idleness, killed and reaped whole, result and journal in.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,5 +52,9 @@ void become_subreaper();
 // group and any process that escaped it), remove their case folders and exit
 // 128 + the signal. Call once, before starting any thread.
 void end_suts_on_interrupt();
+
+// Run on the signal thread once every SUT is ended, just before xph exits:
+// the session leaves its reports whole there. Set before cases start.
+void on_interrupt(std::function<void(const std::string& signal)>);
 
 }  // namespace xph::harness

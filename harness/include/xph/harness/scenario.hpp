@@ -20,6 +20,13 @@ class InputError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A failure of the environment (a folder that cannot be made, a report that
+// cannot be written): one line naming the path and the system's reason; exit 3.
+class EnvError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 struct ProbeSpec {
   std::string name;
   int attempts = 1;
