@@ -2,8 +2,9 @@
 real sockets, this process as the child subreaper (as xph is)."""
 import json
 import os
+import shutil
 import subprocess
-import sys
+import tempfile
 
 import pytest
 
@@ -34,17 +35,21 @@ def zygotes():
 
 
 @pytest.fixture
-def cases(tmp_path):
-    """A case folder with its spec, and the case's environment."""
+def cases():
+    """A case folder with its spec, and the case's environment. Short
+    folders, as xph makes them: TMPDIR is one, and a forkserver's socket
+    path under it must fit in 107 bytes."""
+    root = tempfile.mkdtemp(prefix="xphc-")
     count = [0]
 
     def make(probes=(("p", 1),), spec_fields=None, **env):
         count[0] += 1
-        folder = str(tmp_path / ("case%d" % count[0]))
+        folder = os.path.join(root, "case%d" % count[0])
         os.mkdir(folder)
         write_spec(folder, probes, **(spec_fields or {}))
         return folder, wd.case_env(folder, **env)
-    return make
+    yield make
+    shutil.rmtree(root)
 
 
 def read(path):
@@ -245,3 +250,28 @@ def test_a_zygote_that_cannot_reach_xph_says_so(tmp_path):
                           timeout=60)
     assert done.returncode == 3
     assert done.stderr.startswith("xph_sut: cannot reach xph at XPH_WARM=%s: " % (tmp_path / "nobody-listens"))
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_the_adapter_example_runs_warm_against_oaimock(zygotes, cases, oaimock, method):
+    oaimock.script({"*": "200", "multi#1": "400:context_length_exceeded", "multi#2": "429@0.01,200"})
+    z = zygotes([PYTHON, os.path.join(REPO, "docs", "examples", "adapter.py")])
+    folder, env = cases(probes=(("single", 1), ("multi", 3)), spec_fields={
+        "base_url": oaimock.base_url, "api_key": oaimock.api_key, "parallel_attempts": 3,
+        "generations": 2, "start_method": method})
+    env.update(OPENAI_BASE_URL=oaimock.base_url, OPENAI_API_KEY=oaimock.api_key)
+    exit = run_case(z, folder, env, "xph-t13-" + method[:4])
+    assert exit.code == 0, read(os.path.join(folder, "stderr.txt"))
+    result = json.loads(read(env["XPH_RESULT"]))
+    assert result["failures"] == [] and result["sut"] == "adapter-example 2"
+    got = {a["id"]: a for a in result["attempts"]}
+    assert got["single#0"]["outputs"] == ["xph:single#0:r0:c0", "xph:single#0:r0:c1"]
+    assert got["single#0"]["pid"] == exit.pid  # in-process, as garak runs a single attempt
+    assert got["multi#0"]["outputs"] == ["xph:multi#0:r0:c0", "xph:multi#0:r0:c1"]
+    assert got["multi#2"]["outputs"] == ["xph:multi#2:r1:c0", "xph:multi#2:r1:c1"]
+    last_400 = [e for e in oaimock.journal() if e["key"] == "multi#1"][-1]
+    assert got["multi#1"]["error"] == {
+        "kind": "http", "status": 400, "type": "invalid_request_error", "code": "context_length_exceeded",
+        "message": got["multi#1"]["error"]["message"], "request_id": last_400["request_id"],
+        "exception": "HTTPError"}
+    assert exit.pid not in {got["multi#%d" % i]["pid"] for i in range(3)}  # pool workers

@@ -4,6 +4,7 @@ case, and this process as the child subreaper that waits for each case."""
 import ctypes
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -83,6 +84,7 @@ class Zygote:
         self.home = os.path.join(self.dir, "zygote")
         os.mkdir(self.home)
         self.output_path = os.path.join(self.dir, "zygote.out")
+        self.last_output = ""
         env = dict(base_env() if env is None else env, XPH_WARM=self.socket_path)
         with open(self.output_path, "wb") as out:
             self.proc = subprocess.Popen(argv, cwd=self.home, env=env, stdin=subprocess.DEVNULL,
@@ -91,15 +93,22 @@ class Zygote:
         try:
             self.conn, _ = self.server.accept()
         except socket.timeout:
+            output = self.output()
             self.kill()
-            raise AssertionError("zygote never connected: %s" % self.output())
+            self.server.close()
+            self.output()
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise AssertionError("zygote never connected: %s" % output)
         self.conn.settimeout(timeout)
         self.reader = self.conn.makefile("rb")
         self.hello = self._read()
 
     def output(self):
-        with open(self.output_path, errors="replace") as f:
-            return f.read()
+        """What the zygote printed (kept once close() removed its folder)."""
+        if os.path.exists(self.output_path):
+            with open(self.output_path, errors="replace") as f:
+                self.last_output = f.read()
+        return self.last_output
 
     def _read(self):
         line = self.reader.readline()
@@ -129,6 +138,8 @@ class Zygote:
         finally:
             self.kill()
             self.server.close()
+            self.output()
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def kill(self):
         if self.proc.poll() is None:
