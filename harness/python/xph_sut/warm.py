@@ -207,6 +207,7 @@ def _become_case(msg, sock, libc):
 
 def _fresh_signals():
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    signal.set_wakeup_fd(-1)  # an event loop made at import wrote to an fd the case no longer has
     for s in signal.valid_signals():
         if s in (signal.SIGKILL, signal.SIGSTOP):
             continue
