@@ -1,6 +1,7 @@
-"""Cold vs warm start of a small SUT that imports httpx and backoff
-(suts/small_sut.py), one single-attempt case each against a real oaimock.
-A benchmark, not a test: it prints figures and asserts nothing about them.
+"""Cold vs warm start of a small SUT that imports httpx and backoff: first a
+SUT whose main() returns at once (the start alone), then suts/small_sut.py
+running one single-attempt case against a real oaimock. A benchmark, not a
+test: it prints figures and asserts nothing about them.
 
     PYTHONPATH=harness/python XPH_OAIMOCK=build/mock_server/oaimock \\
         /usr/bin/python3 ctest/python/bench_warm.py [CASES]
@@ -21,6 +22,11 @@ from conftest import PYTHON, SUTS, write_spec  # noqa: E402
 from xph_sut.pytest_plugin import OaimockServer, find_binary  # noqa: E402
 
 SUT = [PYTHON, os.path.join(SUTS, "small_sut.py")]
+EMPTY_SUT = """import backoff, httpx, xph_sut
+def main():
+    return 0
+xph_sut.serve(main)
+"""
 
 
 def summary(name, seconds):
@@ -30,38 +36,54 @@ def summary(name, seconds):
         1000 * seconds[int(0.9 * (len(seconds) - 1))], len(seconds))
 
 
+def measure(argv, root, server, cases, label):
+    zygote = wd.Zygote(argv)
+    cold, warm = [], []
+    try:
+        for i in range(cases):
+            for mode, times in (("cold", cold), ("warm", warm)):
+                folder = os.path.join(root, "%s-%s%d" % (label, mode, i))
+                os.mkdir(folder)
+                key = "%s-%s%d" % (label, mode, i)
+                write_spec(folder, base_url=server.url + "/v1", api_key=key)
+                env = wd.case_env(folder, OPENAI_BASE_URL=server.url + "/v1", OPENAI_API_KEY=key)
+                started = time.monotonic()
+                if mode == "cold":
+                    code = subprocess.run(argv, cwd=folder, env=env, stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.DEVNULL, timeout=60).returncode
+                else:
+                    reply = zygote.start(key, folder, env, "xph-bench")
+                    code = wd.wait_case(reply["pid"], 60).code
+                times.append(time.monotonic() - started)
+                if code != 0:
+                    sys.exit("%s %s case %d failed (exit %d)" % (label, mode, i, code))
+    finally:
+        zygote.close()
+    return cold, warm
+
+
 def main():
     cases = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     root = tempfile.mkdtemp(prefix="xphb-")
     server = OaimockServer(find_binary("oaimock"), root)
     wd.become_subreaper()
-    zygote = wd.Zygote(SUT)
-    cold, warm = [], []
+    empty = os.path.join(root, "empty_sut.py")
+    with open(empty, "w") as f:
+        f.write(EMPTY_SUT)
     try:
-        for i in range(cases):
-            for mode, times in (("cold", cold), ("warm", warm)):
-                folder = os.path.join(root, "%s%d" % (mode, i))
-                os.mkdir(folder)
-                write_spec(folder, base_url=server.url + "/v1", api_key="%s%d" % (mode, i))
-                env = wd.case_env(folder, OPENAI_BASE_URL=server.url + "/v1", OPENAI_API_KEY="%s%d" % (mode, i))
-                started = time.monotonic()
-                if mode == "cold":
-                    code = subprocess.run(SUT, cwd=folder, env=env, stdin=subprocess.DEVNULL,
-                                          stdout=subprocess.DEVNULL, timeout=60).returncode
-                else:
-                    reply = zygote.start(mode + str(i), folder, env, "xph-bench")
-                    code = wd.wait_case(reply["pid"], 60).code
-                times.append(time.monotonic() - started)
-                if code != 0 or not os.path.exists(env["XPH_RESULT"]):
-                    sys.exit("%s case %d failed (exit %d)" % (mode, i, code))
+        start = measure([PYTHON, empty], root, server, cases, "start")
+        case = measure(SUT, root, server, cases, "case")
     finally:
-        zygote.close()
         server.stop()
         shutil.rmtree(root)
-    print("one single-attempt case of a SUT importing httpx %s + backoff, start to exit:" %
+    print("SUT importing httpx %s + backoff; cold: a new interpreter, warm: a fork of the zygote" %
           __import__("httpx").__version__)
-    print(summary("cold", cold))
-    print(summary("warm", warm))
+    print("main() returns at once, start to exit:")
+    print(summary("cold", start[0]))
+    print(summary("warm", start[1]))
+    print("one single-attempt case against oaimock, start to exit:")
+    print(summary("cold", case[0]))
+    print(summary("warm", case[1]))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 import os
 import re
 import subprocess
-import sys
 
 import xph_sut
 import xph_sut.pytest_plugin as plugin

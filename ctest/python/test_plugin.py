@@ -2,7 +2,6 @@
 on xph_sut (ctest/python/suts/small_sut.py), correct and deliberately buggy."""
 import json
 import os
-import signal
 import stat
 import urllib.request
 
@@ -147,5 +146,4 @@ def test_with_no_binary_anywhere_the_error_lists_where_it_looked(tmp_path, monke
 def test_the_server_stops_on_sigterm_within_its_bound(tmp_path):
     server = plugin.OaimockServer(plugin.find_binary("oaimock"), str(tmp_path))
     assert server.admin("GET", "health") == {"ok": True}
-    assert server.stop() == 0  # SIGTERM honoured: oaimock exits 0
-    assert server.proc.returncode != -signal.SIGKILL
+    assert server.stop() == 0  # SIGTERM honoured: oaimock exits 0, not killed
