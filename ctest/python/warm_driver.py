@@ -1,0 +1,200 @@
+"""xph's side of the warm start protocol (version 1), played in Python so
+the tests can drive a real zygote: a Unix socket server, one case line per
+case, and this process as the child subreaper that waits for each case."""
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+PR_SET_CHILD_SUBREAPER = 36
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+PACKAGE_DIR = os.path.join(REPO, "harness", "python")
+
+
+def become_subreaper():
+    """As xph is: a case, orphaned when its intermediate exits, comes to us."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def base_env(**extra):
+    """A small environment for the zygote: what xph passes minus case variables."""
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL") if k in os.environ}
+    env["PYTHONPATH"] = PACKAGE_DIR
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def comm_of(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().rstrip("\n")
+    except OSError:
+        return None
+
+
+def processes_named(comm):
+    """Live (non-zombie) processes whose comm is `comm`: how xph finds a case's descendants."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            state = stat[stat.rindex(")") + 2]
+            if name == comm and state not in "ZX":
+                found.append(int(entry))
+    return found
+
+
+class CaseExit:
+    def __init__(self, pid, status):
+        self.pid = pid
+        self.status = status
+        self.code = os.waitstatus_to_exitcode(status)
+
+    def __repr__(self):
+        return "CaseExit(pid=%d, code=%d)" % (self.pid, self.code)
+
+
+class Zygote:
+    """One warm SUT: started once, each case a fork of it."""
+
+    def __init__(self, argv, env=None, timeout=30.0):
+        self.timeout = timeout
+        # A short folder: a Unix socket path has room for 107 bytes.
+        self.dir = tempfile.mkdtemp(prefix="xphw-")
+        self.socket_path = os.path.join(self.dir, "warm.sock")
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(self.socket_path)
+        self.server.listen(1)
+        self.server.settimeout(timeout)
+        self.home = os.path.join(self.dir, "zygote")
+        os.mkdir(self.home)
+        self.output_path = os.path.join(self.dir, "zygote.out")
+        self.last_output = ""
+        env = dict(base_env() if env is None else env, XPH_WARM=self.socket_path)
+        with open(self.output_path, "wb") as out:
+            self.proc = subprocess.Popen(argv, cwd=self.home, env=env, stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=subprocess.STDOUT, process_group=0)
+        self.conn = None
+        try:
+            self.conn, _ = self.server.accept()
+        except socket.timeout:
+            output = self.output()
+            self.kill()
+            self.server.close()
+            self.output()
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise AssertionError("zygote never connected: %s" % output)
+        self.conn.settimeout(timeout)
+        self.reader = self.conn.makefile("rb")
+        self.hello = self._read()
+
+    def output(self):
+        """What the zygote printed (kept once close() removed its folder)."""
+        if os.path.exists(self.output_path):
+            with open(self.output_path, errors="replace") as f:
+                self.last_output = f.read()
+        return self.last_output
+
+    def _read(self):
+        line = self.reader.readline()
+        if not line:
+            raise AssertionError("zygote closed the socket; its output: %s" % self.output())
+        return json.loads(line)
+
+    def send_raw(self, data):
+        self.conn.sendall(data)
+        return self._read()
+
+    def start(self, case_id, folder, env, comm, stdout=None, stderr=None):
+        """Send one case; the zygote's answer (pid or error)."""
+        msg = {"case": case_id, "dir": folder, "env": env, "comm": comm,
+               "stdout": stdout or os.path.join(folder, "stdout.txt"),
+               "stderr": stderr or os.path.join(folder, "stderr.txt")}
+        return self.send_raw((json.dumps(msg) + "\n").encode())
+
+    def close(self):
+        """EOF on the socket: the zygote must exit; its exit code."""
+        if self.conn is not None:
+            self.reader.close()
+            self.conn.close()
+            self.conn = None
+        try:
+            return self.proc.wait(timeout=self.timeout)
+        finally:
+            self.kill()
+            self.server.close()
+            self.output()
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(timeout=self.timeout)
+
+
+def wait_case(pid, timeout=30.0):
+    """Wait for a case process reparented to us; kill its group past the bound."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            reap_group(pid)
+            return CaseExit(pid, status)
+        if time.monotonic() > deadline:
+            kill_group(pid)
+            raise AssertionError("case %d still running after %.0f s" % (pid, timeout))
+        time.sleep(0.005)
+
+
+def kill_group(pgid):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    reap_group(pgid, timeout=10)
+
+
+def reap_group(pgid, timeout=0.0):
+    """Reap what of the case's group came back to us (pool workers orphaned
+    by a killed case): waitpid(-pgid) takes only those."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pid, _ = os.waitpid(-pgid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.005)
+
+
+def case_env(folder, **extra):
+    """The complete environment of a case, as xph would send it."""
+    env = base_env(TMPDIR=folder, TMP=folder, TEMP=folder,
+                   OPENAI_BASE_URL="http://127.0.0.1:9/v1", OPENAI_API_KEY="tenant-" + os.path.basename(folder),
+                   XPH_SPEC=os.path.join(folder, "spec.json"), XPH_RESULT=os.path.join(folder, "result.json"))
+    env.update(extra)
+    return env
+
+
+if __name__ == "__main__":
+    sys.exit("a helper for the tests in this folder, not a program")
