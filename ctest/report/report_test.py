@@ -220,6 +220,7 @@ def check_selftest(data, st, ck):
     ck.eq("script errors, CSP violations, console.error", st.get("errors"), [])
     if "fatal" in st:
         return
+    ck.eq("timelines drawn before any case was opened", st["timelines_before_open"], 0)
     hdr = st["header"]
     ck.true("a string in the data was executed as markup", not hdr["pwned"])
     ck.eq("interrupted banner", hdr["interrupted_banner"], bool(data.get("interrupted")))
@@ -249,6 +250,13 @@ def check_selftest(data, st, ck):
             ck.true("cell %s x %s readable without colour" % (s, u),
                     worst in m["text"] and (("%d unmet" % n_unmet) in m["text"] if n_unmet else "unmet" not in m["text"]),
                     m["text"])
+
+    for click in st["clicks"]:
+        n = sum(1 for c in cases if c.get("scenario") == click["scenario"] and c.get("sut") == click["sut"])
+        ck.eq("clicking cell %s x %s lists its cases" % (click["scenario"], click["sut"]), click["listed"], n)
+    ck.eq("cells clicked", len(st["clicks"]), min(200, sum(1 for m in st["matrix"] if m["verdict"] is not None)))
+    ck.eq("the unmet button lists the unmet cases", st["unmet_listed"], unmet if unmet else len(cases))
+    ck.eq("show all lists every case", st["all_listed"], len(cases))
 
     # Every case: opened, its runs drawn with one lane per process and one mark per request.
     ck.eq("cases in the list", len(st["cases"]), len(cases))
