@@ -8,7 +8,7 @@ XPH_BUILD=${XPH_BUILD:-$XPH_ROOT/build}
 # Debian 12 package names; everything comes from Debian, nothing is vendored.
 XPH_PACKAGES=(g++ cmake make pkg-config libcpp-httplib-dev nlohmann-json3-dev libboost1.81-dev
   libboost-filesystem1.81-dev libcli11-dev libgtest-dev libgmock-dev googletest
-  python3 python3-httpx python3-backoff curl)
+  python3 python3-httpx python3-backoff python3-pytest curl chromium)
 
 xph_missing() {
   local p missing=()
