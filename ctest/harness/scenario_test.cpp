@@ -68,6 +68,23 @@ TEST(Scenario, BadFieldsGetOneLineNamingFileFieldAndProblem) {
             "differential, expect");
 }
 
+// A `responses` key that can match no attempt scripts nothing: the case ran
+// plain 200s and passed. Bad input now.
+TEST(Scenario, ResponseKeysThatCanMatchNoAttemptAreBadInput) {
+  const std::string probes = R"("name":"x","probes":[{"name":"a","attempts":3},{"name":"s"}])";
+  EXPECT_EQ(error_of("{" + probes + R"(,"responses":{"b#*":"400"}})"),
+            "s.json: /responses/b#*: can match no attempt: there is no probe \"b\" (probes: a, s)");
+  EXPECT_EQ(error_of("{" + probes + R"(,"responses":{"a#7":"400"}})"),
+            "s.json: /responses/a#7: can match no attempt: probe \"a\" has 3 attempt(s), a#0 to a#2");
+  EXPECT_EQ(error_of("{" + probes + R"(,"responses":{"a#x":"400"}})"),
+            "s.json: /responses/a#x: can match no attempt: expected an attempt index or * after '#', got \"x\"");
+  EXPECT_EQ(error_of("{" + probes + R"(,"responses":{"a":"400"}})"),
+            "s.json: /responses/a: can match no attempt: expected PROBE#INDEX, PROBE#* or *");
+  // The near misses.
+  EXPECT_EQ(error_of("{" + probes + R"(,"responses":{"*":"200","a#*":"429,200","a#2":"400","s#0":"500"}})"),
+            "(valid)");
+}
+
 TEST(Scenario, EveryBundledScenarioLoads) {
   const auto files = scenario_files({std::string(XPH_SOURCE_DIR) + "/scenarios"});
   ASSERT_GE(files.size(), 10u);

@@ -337,3 +337,27 @@ TEST(XphCli, OrderDependentComparesTheSideThatBrokeBothWays) {
     EXPECT_EQ(c["flags"], c["sut"] == "ref-naive" ? nlohmann::json::array({"ORDER_DEPENDENT"})
                                                    : nlohmann::json::array()) << c.dump(2);
 }
+
+TEST(XphCli, EveryBadFileIsReportedOnALineOfItsOwn) {
+  TempDir dir;
+  dir.write("a.json", R"({"name":"a","probes":[{"name":"p","attempts":3}],"responses":{"p#7":"400"}})");
+  dir.write("b.json", R"({"name":"b","probes":[{"name":"p"}],"responses":{"q#*":"400"}})");
+  dir.write("c.json", R"({"name":"c","probes":[{"name":"p"}]})");
+  const auto r = run(XPH_BIN, {"run", dir.path.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(count_lines(r.err), 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("xph: " + (dir.path / "a.json").string() + ": /responses/p#7: can match no attempt"));
+  EXPECT_THAT(r.err, HasSubstr("\nxph: " + (dir.path / "b.json").string() + ": /responses/q#*: can match no attempt"));
+}
+
+TEST(XphCli, AnExpectationForAnUnknownSutWarnsWithTheNearestName) {
+  TempDir dir;
+  const auto file = dir.write("s.json", R"({"name":"s","probes":[{"name":"p"}],
+      "expect":{"default":"PASS","ref-naiv":"TRANSPORT_BROKEN","mine":"PASS"}})");
+  const auto r = run(XPH_BIN, {"run", file, "--sut", "ref", "--sut-cmd",
+                               "/usr/bin/python3 " + std::string(XPH_SOURCE_DIR) + "/ctest/suts/sequential_sut.py",
+                               "--sut-name", "mine"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.err, "xph: warning: " + file +
+                       ": /expect/ref-naiv: names no built-in SUT and no SUT of this run; did you mean ref-naive?\n");
+}

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iomanip>
@@ -31,16 +32,59 @@ std::string default_scenarios() {
   return std::string(XPH_SOURCE_DIR) + "/scenarios";
 }
 
+// Every bad file is reported, not only the first: one line each.
 std::vector<Scenario> load_all(const std::vector<std::string>& paths) {
   std::vector<Scenario> out;
   std::map<std::string, std::string> names;
+  std::string bad;
   for (const auto& file : scenario_files(paths)) {
-    out.push_back(load_scenario(file));
+    try {
+      out.push_back(load_scenario(file));
+    } catch (const InputError& e) {
+      bad += (bad.empty() ? "" : "\nxph: ") + std::string(e.what());
+      continue;
+    }
     const auto [it, fresh] = names.emplace(out.back().name, file.string());
     if (!fresh && it->second != file.string())
-      throw InputError(file.string() + ": /name: \"" + out.back().name + "\" is also the name in " + it->second);
+      bad += (bad.empty() ? "" : "\nxph: ") + file.string() + ": /name: \"" + out.back().name +
+             "\" is also the name in " + it->second;
   }
+  if (!bad.empty()) throw InputError(bad);
   return out;
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// An `expect` key naming no SUT anyone knows is most likely a typo that
+// would quietly expect PASS: say so, and name the nearest known SUT.
+void warn_unknown_expectations(const std::vector<Scenario>& scenarios, const std::vector<SutChoice>& suts) {
+  std::vector<std::string> known;
+  for (const auto& b : builtin_suts()) known.push_back(b.name);
+  for (const auto& s : suts) known.push_back(s.command.name);
+  for (const auto& s : scenarios)
+    for (const auto& [sut, _] : s.expect) {
+      if (sut == "default" || sut.rfind("garak@", 0) == 0 ||
+          std::find(known.begin(), known.end(), sut) != known.end())
+        continue;
+      const auto nearest = std::min_element(known.begin(), known.end(), [&](const auto& a, const auto& b) {
+        return edit_distance(sut, a) < edit_distance(sut, b);
+      });
+      std::cerr << "xph: warning: " << s.file << ": /expect/" << sut
+                << ": names no built-in SUT and no SUT of this run; did you mean " << *nearest << "?\n";
+    }
 }
 
 // --sut-name names the --sut-cmd just before it; CLI11 keeps no order across
@@ -240,6 +284,7 @@ int xph_main(int argc, char** argv) {
       suts = sut_choices(argc, argv);
       scenarios = load_all(paths.empty() ? std::vector<std::string>{default_scenarios()} : paths);
     }
+    warn_unknown_expectations(scenarios, suts);
     std::size_t matching = 0;
     for (const auto& s : scenarios)
       for (const auto& c : expand(s)) matching += ::fnmatch(filter.c_str(), c.id.c_str(), 0) == 0;

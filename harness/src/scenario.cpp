@@ -128,6 +128,32 @@ RetryPolicy parse_retry(const Reader& top) {
   return p;
 }
 
+// A `responses` key must be able to match an attempt of the scenario: a typo
+// (`b#*` with no probe b, `a#7` for a 3-attempt probe) would silently script
+// nothing and let the case pass.
+void check_response_keys(const Reader& r, const std::vector<ProbeSpec>& probes) {
+  std::string names;
+  for (const auto& p : probes) names += (names.empty() ? "" : ", ") + p.name;
+  for (const auto& item : r.at("responses").items()) {
+    const std::string& key = item.key();
+    if (key == "*") continue;
+    const std::string at = "responses/" + key;
+    const auto hash = key.rfind('#');
+    if (hash == std::string::npos)
+      r.fail(at, "can match no attempt: expected PROBE#INDEX, PROBE#* or *");
+    const std::string probe = key.substr(0, hash), index = key.substr(hash + 1);
+    const auto it = std::find_if(probes.begin(), probes.end(), [&](const ProbeSpec& p) { return p.name == probe; });
+    if (it == probes.end()) r.fail(at, "can match no attempt: there is no probe \"" + probe + "\" (probes: " + names + ")");
+    if (index == "*") continue;
+    const bool digits = !index.empty() && index.size() < 6 &&
+                        std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits) r.fail(at, "can match no attempt: expected an attempt index or * after '#', got \"" + index + "\"");
+    if (std::stoi(index) >= it->attempts)
+      r.fail(at, "can match no attempt: probe \"" + probe + "\" has " + std::to_string(it->attempts) +
+                     " attempt(s), " + probe + "#0 to " + probe + "#" + std::to_string(it->attempts - 1));
+  }
+}
+
 }  // namespace
 
 bool RetryPolicy::retries_status(int status) const {
@@ -216,6 +242,7 @@ Scenario parse_scenario(const json& j, const std::string& file) {
       throw InputError(file + ": " + e.what());
     }
     s.responses_json = r.at("responses");
+    check_response_keys(r, s.probes);
   }
   s.differential = r.boolean("differential", false);
   if (r.has("expect")) {
