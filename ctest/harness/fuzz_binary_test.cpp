@@ -40,6 +40,19 @@ void finds_both_boundary_bugs(const std::string& sut, const std::string& send_er
   EXPECT_THAT(r.out, HasSubstr(send_error));
   EXPECT_THAT(r.out, HasSubstr("TRANSPORT_BROKEN (receive) in case "));
   EXPECT_THAT(r.out, HasSubstr("not shrunk again"));
+  // Under -j 2 each signature is shrunk once, and its repeats are counted,
+  // not printed over and over.
+  for (const std::string side : {"(send)", "(receive)"}) {
+    std::size_t shrunk = 0, repeats = 0;
+    for (auto at = r.out.find(side + " in case "); at != std::string::npos; at = r.out.find(side + " in case ", at + 1)) {
+      const auto line = r.out.substr(at, r.out.find('\n', at) - at);
+      shrunk += line.find(": shrunk to ") != std::string::npos;
+      repeats += line.find("not shrunk again") != std::string::npos;
+    }
+    EXPECT_EQ(shrunk, 1u) << side << "\n" << r.out;
+    EXPECT_LE(repeats, 1u) << side << "\n" << r.out;
+  }
+  EXPECT_THAT(r.out, HasSubstr("responses all 200"));
   std::map<std::vector<int>, fs::path> by_shape;
   for (const auto& e : fs::directory_iterator(out.path)) {
     EXPECT_EQ(e.path().filename().string().rfind("TRANSPORT_BROKEN-", 0), 0u) << e.path();
@@ -90,7 +103,8 @@ TEST(FuzzBinary, NoFalseAlarmIn100CasesAgainstGaraklike) {
 TEST(FuzzBinary, BadInputIsOneLineAndExitTwo) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"fuzz"}, {"fuzz", "--sut", "ref", "--shard", "3/3"}, {"fuzz", "--sut", "ref", "--sut", "ref-naive"},
-           {"fuzz", "--sut", "nope"}, {"fuzz", "--sut", "ref", "--cases", "x"}}) {
+           {"fuzz", "--sut", "nope"}, {"fuzz", "--sut", "ref", "--cases", "x"}, {"fuzz", "--sut", "ref", "--cases", "0"},
+           {"fuzz", "--sut", "ref", "--time", "0"}}) {
     const auto r = run(XPH_BIN, args);
     EXPECT_EQ(r.exit_code, 2) << args.back() << r.out;
     EXPECT_EQ(xph::test::count_lines(r.err), 1) << r.err;
@@ -101,4 +115,20 @@ TEST(FuzzBinary, PrintsItsSeedWhenNoneIsGiven) {
   const auto r = run(XPH_BIN, {"fuzz", "--sut", "ref", "--cases", "2"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, ::testing::MatchesRegex("xph fuzz: seed [0-9]+, SUT ref(.|\n)*"));
+}
+
+TEST(FuzzBinary, OneCaseSaysWhichAndTimeBoundsShrinkingToo) {
+  const auto one = run(XPH_BIN, {"fuzz", "--sut", "ref", "--seed", "1", "--case", "5"});
+  EXPECT_EQ(one.exit_code, 0) << one.out;
+  EXPECT_THAT(one.out, HasSubstr("xph fuzz: seed 1, SUT ref, case 5 alone, unshrunk"));
+  EXPECT_THAT(one.out, ::testing::Not(HasSubstr("100 case(s)")));
+
+  // ref-naive fails case 0 of seed 1 at once; shrinking it takes ~40 runs,
+  // far past a one-second bound, which must stop it.
+  OutDir out;
+  const auto bounded = run(XPH_BIN, {"fuzz", "--sut", "ref-naive", "--seed", "1", "--time", "1", "-j", "1", "--out",
+                                     out.path.string()},
+                           std::chrono::seconds(120));
+  EXPECT_EQ(bounded.exit_code, 1) << bounded.out;
+  EXPECT_THAT(bounded.out, HasSubstr("shrinking stopped at the --time bound, so this is the smallest found so far"));
 }

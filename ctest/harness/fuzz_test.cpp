@@ -121,3 +121,39 @@ TEST(FuzzShrink, ReachesTheKnownMinimumOfASyntheticFailure) {
   }
   EXPECT_EQ(checked, 5);
 }
+
+// One bug was written as two CRASH files that differed only in
+// parallel_attempts on a single-attempt probe: what cannot matter is made
+// plain before hashing.
+TEST(FuzzShrink, CanonicalFormDropsWhatCannotMatter) {
+  FuzzCase c;
+  c.probes = {{"first", 1}, {"second", 1}};
+  c.parallel_attempts = 5;
+  c.generations = 1;
+  c.mode = Mode::Loop;
+  c.scripts["second#0"] = {Step{StepKind::Status, 404, {}, {}, 0}};
+  const FuzzCase plain = canonical(c);
+  EXPECT_EQ(plain.parallel_attempts, 1);
+  EXPECT_EQ(plain.mode, Mode::N);
+  EXPECT_EQ(plain.probes[1].name, "s1");
+  EXPECT_EQ(plain.scripts.count("s1#0"), 1u);
+  c.parallel_attempts = 2;
+  EXPECT_EQ(canonical(c), plain);
+
+  c.probes[1].attempts = 2;  // the near miss: now something is pooled
+  c.generations = 2;         // and loop differs from n
+  EXPECT_EQ(canonical(c).parallel_attempts, 2);
+  EXPECT_EQ(canonical(c).mode, Mode::Loop);
+}
+
+TEST(FuzzShrink, StopsAtTheDeadlineAndSaysSo) {
+  const FuzzCase start = generate_case(1, 0);
+  int runs = 0;
+  const auto r = shrink(start, [&](const FuzzCase&) { return ++runs > 0; }, 150,
+                        std::chrono::steady_clock::now() - std::chrono::seconds(1));
+  EXPECT_TRUE(r.cut_short);
+  EXPECT_EQ(r.runs, 0);
+  EXPECT_EQ(runs, 0);
+  const auto unbounded = shrink(start, [](const FuzzCase&) { return false; }, 150);
+  EXPECT_FALSE(unbounded.cut_short);
+}

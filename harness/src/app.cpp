@@ -219,7 +219,7 @@ int xph_main(int argc, char** argv) {
   fuzz->add_option("--sut-name", sut_labels, "name of the --sut-cmd");
   fuzz->add_option("--seed", seed, "the seed (default: from the clock, printed)");
   fuzz->add_option("--cases", cases, "cases in the whole (unsharded) stream (default 100 unless --time)");
-  fuzz->add_option("--time", seconds, "stop starting cases after this many seconds")->check(CLI::PositiveNumber);
+  fuzz->add_option("--time", seconds, "stop starting cases (and shrinking) after this many seconds");
   fuzz->add_option("-j,--jobs", fo.jobs, "cases run side by side")->check(CLI::Range(1, 256))->capture_default_str();
   fuzz->add_option("--out", fo.out, "where shrunk failures are written")->capture_default_str();
   fuzz->add_option("--shard", shard, "I/N: run the cases i with i % N == I");
@@ -258,6 +258,9 @@ int xph_main(int argc, char** argv) {
       const auto suts = sut_choices(argc, argv);
       if (sut_names.size() + sut_cmds.size() != 1) throw InputError("fuzz: give exactly one --sut or --sut-cmd");
       fo.seed = seed ? *seed : static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) % 1000000007ULL;
+      if (cases && *cases == 0) throw InputError("--cases 0: expected at least 1 case");
+      if (seconds && !(*seconds > 0 && *seconds <= 1e9))
+        throw InputError("--time " + CLI::detail::to_string(*seconds) + ": expected a number of seconds above 0");
       fo.cases = cases;
       fo.seconds = seconds;
       fo.only_case = only_case;

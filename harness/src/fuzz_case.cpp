@@ -115,6 +115,7 @@ std::string FuzzCase::summary() const {
   for (std::size_t i = 0; i < probes.size(); ++i) s << (i ? ", " : "") << probes[i].name << " x" << probes[i].attempts;
   s << "), parallel_attempts " << parallel_attempts << ", g" << generations << "/" << name(mode) << ", max_tries "
     << retry.max_tries.value_or(0) << ", responses";
+  if (scripts.empty()) s << " all 200";
   for (const auto& [k, steps] : scripts) s << " " << k << "=" << mock::to_string(mock::Script{steps});
   return s.str();
 }
@@ -231,10 +232,11 @@ std::vector<FuzzCase> shrink_candidates(const FuzzCase& c) {
   return out;
 }
 
-// Probe names by position and shape (s0, p1, ...): they only name keys and
-// prompts, so renaming changes no behaviour, and equal failures hash equal.
 FuzzCase canonical(const FuzzCase& c) {
   FuzzCase out = c;
+  if (std::none_of(c.probes.begin(), c.probes.end(), [](const ProbeSpec& p) { return p.attempts > 1; }))
+    out.parallel_attempts = 1;
+  if (c.generations == 1) out.mode = Mode::N;
   out.scripts.clear();
   for (std::size_t k = 0; k < c.probes.size(); ++k) {
     const auto& p = c.probes[k];
@@ -246,12 +248,18 @@ FuzzCase canonical(const FuzzCase& c) {
   return out;
 }
 
-ShrinkResult shrink(const FuzzCase& start, const std::function<bool(const FuzzCase&)>& still_fails, int max_runs) {
+ShrinkResult shrink(const FuzzCase& start, const std::function<bool(const FuzzCase&)>& still_fails, int max_runs,
+                    std::optional<std::chrono::steady_clock::time_point> deadline) {
   ShrinkResult r{start, 0, 0};
+  const auto late = [&] { return deadline && std::chrono::steady_clock::now() >= *deadline; };
   for (bool progress = true; progress && r.runs < max_runs;) {
     progress = false;
     for (const auto& candidate : shrink_candidates(r.smallest)) {
       if (r.runs >= max_runs) break;
+      if (late()) {
+        r.cut_short = true;
+        break;
+      }
       ++r.runs;
       if (still_fails(candidate)) {
         r.smallest = candidate;

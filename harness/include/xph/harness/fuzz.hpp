@@ -2,6 +2,7 @@
 // scenario that `xph run` replays.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
@@ -54,9 +55,18 @@ struct ShrinkResult {
   FuzzCase smallest;
   int runs = 0;   // candidates tried
   int steps = 0;  // candidates accepted
+  bool cut_short = false;  // stopped by the deadline, not by running out of candidates
 };
-// Greedy: take the first candidate that still fails, start again from it.
-ShrinkResult shrink(const FuzzCase&, const std::function<bool(const FuzzCase&)>& still_fails, int max_runs);
+// Greedy: take the first candidate that still fails, start again from it;
+// at most max_runs candidates, none started after `deadline`.
+ShrinkResult shrink(const FuzzCase&, const std::function<bool(const FuzzCase&)>& still_fails, int max_runs,
+                    std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
+
+// The same case with what cannot change its behaviour made plain, so equal
+// failures hash equal: probes named by position and shape, parallel_attempts
+// 1 when no probe has two attempts (nothing is pooled), mode n at one
+// generation (one call of n=1 either way).
+FuzzCase canonical(const FuzzCase&);
 
 struct FuzzOptions {
   std::uint64_t seed = 0;
