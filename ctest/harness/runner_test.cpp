@@ -287,3 +287,18 @@ TEST_F(Runner, TempFilesGoWithTheCaseAndAHungSutIsAskedToStopFirst) {
   EXPECT_FALSE(fs::exists(case_dir));
   EXPECT_TRUE(fs::exists(seen_path + ".term")) << "the SUT was killed without a SIGTERM first";
 }
+
+// garak's backoff sleeps up to 70 s between tries without a request or a
+// CPU tick: asleep on the clock, it wakes by itself, so it is not idle (a
+// false HANG "idle for 2 s" after 19 s, on real garak). timeout_s bounds it.
+TEST_F(Runner, SutAsleepInItsOwnBackoffIsNotIdle) {
+  const auto sut = command_sut(
+      "/usr/bin/python3 -c \"import json,os,time; time.sleep(4); r=os.environ['XPH_RESULT'];"
+      "json.dump({'xph':1,'sut':'sleeper 1','attempts':[]},open(r+'.t','w')); os.rename(r+'.t',r)\"",
+      "sleeper");
+  const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2})");
+  const CaseRun run = run_case(sut, c, server_);
+  EXPECT_EQ(run.end, RunEnd::Exited) << "after " << run.seconds << " s, idle bound " << run.idle_bound_s << " s";
+  EXPECT_GT(run.seconds, run.idle_bound_s);
+  ASSERT_TRUE(run.result) << run.result_problem;
+}

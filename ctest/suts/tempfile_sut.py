@@ -1,12 +1,11 @@
 """Makes a temporary file the usual way, writes where it went and what
-TMPDIR, TMP and TEMP say to argv[1], then waits to be ended. On SIGTERM it
+TMPDIR, TMP and TEMP say to argv[1], then blocks until it is ended. On SIGTERM it
 writes argv[1] + ".term" before exiting, as a SUT's cleanup handler would."""
 import json
 import os
 import signal
 import sys
 import tempfile
-import time
 
 
 def on_term(signum, frame):
@@ -24,4 +23,4 @@ with open(sys.argv[1] + ".tmp", "w") as f:
     json.dump(seen, f)
 os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 while True:
-    time.sleep(1)
+    signal.pause()

@@ -362,6 +362,7 @@ constexpr BoundaryPattern kBoundaryPatterns[] = {
     {"MaybeEncodingError", "send"},     {"cannot serialise", "send"},
     {"UnpicklingError", "receive"},     {"required keyword-only argument", "receive"},
     {"required positional argument", "receive"}, {"_handle_results", "receive"},
+    {"__init__() takes", "receive"},  // APIConnectionError rebuilt from args: "takes 1 positional argument but 2"
     {"cannot deserialise", "receive"},
 };
 

@@ -90,11 +90,12 @@ std::string read_tail(const fs::path& path, std::size_t max) {
 }
 
 // What a process group is doing: its CPU ticks so far, and whether any of
-// its threads is runnable or in uninterruptible sleep. A SUT on a busy
-// machine can wait seconds for a core; it is slow then, not idle.
+// its threads is runnable, in uninterruptible sleep or asleep on the clock.
+// A SUT on a busy machine can wait seconds for a core, and one in its own
+// backoff can sleep a minute: it is slow then, not idle.
 struct GroupSample {
   long ticks = 0;
-  bool runnable = false;
+  bool active = false;
 };
 
 // The fields of /proc/.../stat after "(comm)": comm may hold spaces and parens.
@@ -107,14 +108,31 @@ std::optional<std::istringstream> stat_fields(const std::string& path) {
   return std::istringstream(line.substr(close + 2));
 }
 
-bool any_thread_runnable(const std::string& pid) {
-  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(("/proc/" + pid + "/task").c_str()), ::closedir);
+// A thread asleep on the clock (time.sleep in a backoff that waits 70 s)
+// wakes by itself: the SUT is waiting, not stuck. A stuck one blocks on a
+// lock, a pipe or a poll of its own.
+bool sleeping_on_the_clock(const std::string& task) {
+  std::ifstream in(task + "/syscall");
+  long nr = -1;
+  if (!(in >> nr)) return false;
+#ifdef SYS_nanosleep
+  if (nr == SYS_nanosleep) return true;
+#endif
+  return nr == SYS_clock_nanosleep;
+}
+
+// Any thread of PID runnable, in uninterruptible sleep, or asleep on the clock.
+bool any_thread_active(const std::string& pid) {
+  const std::string tasks = "/proc/" + pid + "/task";
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(tasks.c_str()), ::closedir);
   if (!dir) return false;
   while (const dirent* e = ::readdir(dir.get())) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    auto f = stat_fields("/proc/" + pid + "/task/" + e->d_name + "/stat");
+    const std::string task = tasks + "/" + e->d_name;
+    auto f = stat_fields(task + "/stat");
     std::string state;
     if (f && (*f >> state) && (state == "R" || state == "D")) return true;
+    if (state == "S" && sleeping_on_the_clock(task)) return true;
   }
   return false;
 }
@@ -134,7 +152,7 @@ GroupSample sample_group(pid_t pgid) {
         utime >> stime;
     if (pgrp != pgid || state == "Z") continue;
     out.ticks += static_cast<long>(utime + stime);
-    out.runnable = out.runnable || any_thread_runnable(e->d_name);
+    out.active = out.active || any_thread_active(e->d_name);
   }
   return out;
 }
@@ -429,7 +447,7 @@ class IdleWatch {
     // handler for ever: once the SUT has printed a boundary failure, only
     // the network counts as life.
     broken_ = broken_ || !boundary_lines(read_tail(err_, 64 * 1024)).empty();
-    if (!broken_) busy = busy || g.runnable || g.ticks - cpu_ > 1;
+    if (!broken_) busy = busy || g.active || g.ticks - cpu_ > 1;
     cpu_ = g.ticks;
     return busy;
   }
