@@ -69,8 +69,8 @@ def main():
 
     # The SDK run must really use openai's classes, and the plain one must not.
     probe = ("import sys; sys.path.insert(0, %r); from garaklike import errors; "
-             "print(errors.REAL_OPENAI, errors.BadRequestError.__module__)" % args.sut_dir)
-    for env, want in ((real, "True openai._exceptions"), (plain, "False garaklike.errors")):
+             "print(errors.REAL_OPENAI, errors.BadRequestError.__module__.split('.')[0])" % args.sut_dir)
+    for env, want in ((real, "True openai"), (plain, "False garaklike")):
         got = subprocess.run([PYTHON, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
         if got.stdout.strip() != want:
             sys.exit("garaklike.errors with PYTHONPATH=%s: expected %r, got %r %s"
