@@ -11,6 +11,12 @@ with each other, case by case: the imitation is only worth something if the
 real SDK fails the same way, and a variant's expected verdicts may change
 (garaklike-partial-catch is being moved to garak #744's `[None]`) without
 this test changing.
+
+Where a case's boundary lines differ, the case is run again both ways (up to
+4 times) and the lines each side printed are pooled: with several failing
+attempts in one pool, which exception the dying result thread rebuilds first
+is a race, so the TypeError text it prints varies from run to run on both
+sides alike.
 """
 import argparse
 import json
@@ -39,8 +45,10 @@ def normalise(text):
     return text
 
 
-def run(args, scenarios, env, out):
-    cmd = [args.xph, "run"] + scenarios + [a for s in SUTS for a in ("--sut", s)] + ["-j", "2", "--json", out]
+def run(args, scenarios, env, out, suts=SUTS, case_filter=None):
+    cmd = [args.xph, "run"] + scenarios + [a for s in suts for a in ("--sut", s)] + ["-j", "2", "--json", out]
+    if case_filter:
+        cmd += ["--filter", case_filter]
     proc = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=1500)
     if proc.returncode not in (0, 1):  # 1: some case missed its expectation; compared below, not here
         sys.exit("xph run failed (exit %d):\n%s%s" % (proc.returncode, proc.stdout, proc.stderr))
@@ -53,6 +61,22 @@ def signature(case):
     lines = sorted({normalise(f["detail"]) for f in case["findings"]
                     if f["verdict"] == "TRANSPORT_BROKEN" and any(b in f["detail"] for b in BOUNDARY)})
     return {"verdict": case["verdict"], "flags": sorted(case["flags"]), "boundary": lines}
+
+
+def boundary_union(args, key, plain, real, a, b, reruns=4):
+    seen_a, seen_b = set(a["boundary"]), set(b["boundary"])
+    folder = tempfile.mkdtemp(prefix="xph-garaklike-rerun-")
+    try:
+        for i in range(reruns):
+            if seen_a == seen_b:
+                break
+            for env, seen in ((plain, seen_a), (real, seen_b)):
+                got = run(args, args.scenarios, env, os.path.join(folder, "%d.json" % i), [key[1]], key[0])
+                if key in got:
+                    seen |= set(signature(got[key])["boundary"])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return sorted(seen_a), sorted(seen_b)
 
 
 def main():
@@ -89,9 +113,14 @@ def main():
         failed += 1
     for key in sorted(set(shim) & set(sdk)):
         a, b = signature(shim[key]), signature(sdk[key])
+        if a != b and a["verdict"] == b["verdict"] and a["flags"] == b["flags"]:
+            # When several attempts fail, which exception reaches the dead
+            # result thread first is a race, and so is the TypeError text it
+            # prints: compare the texts each side can print, over a few runs.
+            a["boundary"], b["boundary"] = boundary_union(args, key, plain, real, a, b)
         if a == b:
             print("ok   %-45s %-24s %s%s" % (key[0], key[1], a["verdict"],
-                                          " | " + a["boundary"][0][:90] if a["boundary"] else ""))
+                                          " | " + a["boundary"][-1][-90:] if a["boundary"] else ""))
         else:
             failed += 1
             print("FAIL %-45s %-24s\n     imitation: %s\n     openai SDK: %s"
