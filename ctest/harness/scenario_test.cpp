@@ -45,6 +45,22 @@ TEST(Scenario, ExpandsGenerationsTimesModesIntoCaseIds) {
   EXPECT_EQ(s.expected_for("other"), "HANG");
 }
 
+TEST(Scenario, StartMethodsAreCasesToo) {
+  const auto s = parse_scenario(json::parse(R"({"name":"x","probes":[{"name":"p"}],
+      "generations":[1,2],"start_methods":["fork","spawn","forkserver"]})"), "s.json");
+  std::vector<std::string> ids;
+  for (const auto& c : expand(s)) ids.push_back(c.id + "=" + std::string(name(c.start_method)));
+  EXPECT_EQ(ids, (std::vector<std::string>{"x/g1/n/fork=fork", "x/g1/n/spawn=spawn", "x/g1/n/forkserver=forkserver",
+                                           "x/g2/n/fork=fork", "x/g2/n/spawn=spawn", "x/g2/n/forkserver=forkserver"}));
+  // One method: ids as before, the method in the case all the same.
+  const auto one = parse_scenario(json::parse(R"({"name":"y","probes":[{"name":"p"}],"start_methods":["spawn"]})"),
+                                  "s.json");
+  EXPECT_EQ(expand(one).at(0).id, "y/g1/n");
+  EXPECT_EQ(expand(one).at(0).start_method, StartMethod::Spawn);
+  EXPECT_EQ(error_of(R"({"name":"x","probes":[{"name":"p"}],"start_methods":["fork","spwan"]})"),
+            "s.json: /start_methods/1: expected \"fork\", \"spawn\" or \"forkserver\", got \"spwan\"");
+}
+
 TEST(Scenario, BadFieldsGetOneLineNamingFileFieldAndProblem) {
   EXPECT_EQ(error_of(R"({"probes":[{"name":"p"}]})"), "s.json: /name: missing; expected a string");
   EXPECT_EQ(error_of(R"({"name":"x","probes":[{"name":"p","attempts":0}]})"),
@@ -64,7 +80,7 @@ TEST(Scenario, BadFieldsGetOneLineNamingFileFieldAndProblem) {
             "RETRY_POLICY, VACUOUS, PASS), got \"FAIL\"");
   EXPECT_EQ(error_of(R"({"name":"x","probes":[{"name":"p"}],"timeout":5})"),
             "s.json: /timeout: unknown field; expected one of name, description, probes, parallel_attempts, "
-            "generations, multi_generation, endpoint, retry, timeout_s, request_timeout_s, responses, "
+            "generations, multi_generation, start_methods, endpoint, retry, timeout_s, request_timeout_s, responses, "
             "differential, expect");
 }
 

@@ -441,7 +441,12 @@ int parent_main(Transport t, const std::string& name) {
       for (const auto& p : prompts) attempts.push_back(outcome_json(generator.generate(p)));
     }
   }
-  const json result = {{"xph", 1}, {"sut", name + " 1.0"}, {"attempts", attempts}, {"failures", failures}};
+  // Python's start methods do not apply: a pool worker here is always a
+  // new process (fork + exec), so the spec's method changes nothing.
+  std::string version = name + " 1.0";
+  const std::string method = spec.value("start_method", "fork");
+  if (method != "fork") version += " (start_method " + method + " does not apply: workers are always new processes)";
+  const json result = {{"xph", 1}, {"sut", version}, {"attempts", attempts}, {"failures", failures}};
   const std::string tmp = std::string(result_path) + ".tmp";
   std::ofstream(tmp) << result.dump();
   std::rename(tmp.c_str(), result_path);

@@ -317,6 +317,7 @@ json make_spec(const Case& c, const std::string& base_url, const std::string& ap
           {"endpoint", s.endpoint},
           {"generations", c.generations},
           {"multi_generation", name(c.mode)},
+          {"start_method", name(c.start_method)},
           {"parallel_attempts", s.parallel_attempts},
           {"retry", to_json(s.retry)},
           {"request_timeout_s", s.request_timeout_s},

@@ -174,6 +174,27 @@ nlohmann::json to_json(const RetryPolicy& p) {
 
 std::string_view name(Mode m) { return m == Mode::N ? "n" : "loop"; }
 
+namespace {
+struct StartMethodRow {
+  StartMethod method;
+  std::string_view name;
+};
+constexpr StartMethodRow kStartMethods[] = {
+    {StartMethod::Fork, "fork"}, {StartMethod::Spawn, "spawn"}, {StartMethod::Forkserver, "forkserver"}};
+}  // namespace
+
+std::string_view name(StartMethod m) {
+  for (const auto& row : kStartMethods)
+    if (row.method == m) return row.name;
+  return "?";
+}
+
+std::optional<StartMethod> start_method_from_name(std::string_view text) {
+  for (const auto& row : kStartMethods)
+    if (row.name == text) return row.method;
+  return std::nullopt;
+}
+
 std::string Scenario::expected_for(const std::string& sut) const {
   if (auto it = expect.find(sut); it != expect.end()) return it->second;
   if (auto it = expect.find("default"); it != expect.end()) return it->second;
@@ -182,8 +203,8 @@ std::string Scenario::expected_for(const std::string& sut) const {
 
 Scenario parse_scenario(const json& j, const std::string& file) {
   Reader r(j, file, "");
-  r.only({"name", "description", "probes", "parallel_attempts", "generations", "multi_generation", "endpoint",
-          "retry", "timeout_s", "request_timeout_s", "responses", "differential", "expect"});
+  r.only({"name", "description", "probes", "parallel_attempts", "generations", "multi_generation", "start_methods",
+          "endpoint", "retry", "timeout_s", "request_timeout_s", "responses", "differential", "expect"});
   Scenario s;
   s.file = file;
   s.name = r.string("name", true);
@@ -225,6 +246,20 @@ Scenario parse_scenario(const json& j, const std::string& file) {
         s.modes.push_back(Mode::Loop);
       else
         r.fail("multi_generation/" + std::to_string(i), "expected \"n\" or \"loop\", got " + m[i].dump());
+    }
+  }
+  if (r.has("start_methods")) {
+    const auto& m = r.at("start_methods");
+    if (!m.is_array() || m.empty())
+      r.fail("start_methods", "expected a non-empty array of \"fork\", \"spawn\" and \"forkserver\"");
+    s.start_methods.clear();
+    for (std::size_t i = 0; i < m.size(); ++i) {
+      const auto method = m[i].is_string() ? start_method_from_name(m[i].get<std::string>()) : std::nullopt;
+      if (!method)
+        r.fail("start_methods/" + std::to_string(i), "expected \"fork\", \"spawn\" or \"forkserver\", got " + m[i].dump());
+      if (std::find(s.start_methods.begin(), s.start_methods.end(), *method) != s.start_methods.end())
+        r.fail("start_methods/" + std::to_string(i), m[i].dump() + " appears twice");
+      s.start_methods.push_back(*method);
     }
   }
   if (r.has("endpoint")) {
@@ -298,7 +333,11 @@ std::vector<Case> expand(const Scenario& s) {
   std::vector<Case> cases;
   for (int g : s.generations)
     for (Mode m : s.modes)
-      cases.push_back({&s, g, m, s.probes, s.name + "/g" + std::to_string(g) + "/" + std::string(name(m))});
+      for (StartMethod method : s.start_methods) {
+        std::string id = s.name + "/g" + std::to_string(g) + "/" + std::string(name(m));
+        if (s.start_methods.size() > 1) id += "/" + std::string(name(method));
+        cases.push_back({&s, g, m, s.probes, id, method});
+      }
   return cases;
 }
 

@@ -48,6 +48,11 @@ nlohmann::json to_json(const RetryPolicy&);
 enum class Mode { N, Loop };
 std::string_view name(Mode);
 
+// How a Python SUT starts its pool workers (multiprocessing's start method).
+enum class StartMethod { Fork, Spawn, Forkserver };
+std::string_view name(StartMethod);
+std::optional<StartMethod> start_method_from_name(std::string_view);
+
 struct Scenario {
   std::string file;  // where it came from, for messages and replay lines
   std::string name;
@@ -56,6 +61,7 @@ struct Scenario {
   int parallel_attempts = 1;
   std::vector<int> generations = {1};
   std::vector<Mode> modes = {Mode::N};
+  std::vector<StartMethod> start_methods = {StartMethod::Fork};
   std::string endpoint = "chat";
   RetryPolicy retry;
   double timeout_s = 30;
@@ -75,7 +81,8 @@ struct Case {
   int generations = 1;
   Mode mode = Mode::N;
   std::vector<ProbeSpec> probes;
-  std::string id;  // NAME/g<G>/<mode>
+  std::string id;  // NAME/g<G>/<mode>, plus /<start method> when the scenario has several
+  StartMethod start_method = StartMethod::Fork;
 };
 
 Scenario parse_scenario(const nlohmann::json&, const std::string& file);
