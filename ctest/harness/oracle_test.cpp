@@ -36,11 +36,11 @@ struct Fixture {
     JournalEntry e;
     e.key = key;
     e.k = k;
-    e.step = step;
+    const auto parsed = xph::mock::parse_step(step);
+    e.step = parsed;
     e.n = n;
     e.t_ms = t_ms;
     e.request_id = "req_" + key + "_" + std::to_string(k);
-    const auto parsed = xph::mock::parse_script(step).steps.at(0);
     if (parsed.kind == xph::mock::StepKind::Status) e.status = parsed.status;
     run.journal.push_back(e);
     return *this;

@@ -1,5 +1,7 @@
 #include "xph/harness/oracle.hpp"
 
+#include "xph/mock/client_view.hpp"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -41,40 +43,23 @@ const char* kind_name(Seen::Kind k) {
   return "?";
 }
 
+// The mock's step table says how a client sees each step (mock::client_view).
 Seen classify(const Step& step, int n, double request_timeout_s) {
+  const mock::ClientView view = mock::client_view(step, {.n = n, .request_timeout_s = request_timeout_s});
   Seen s;
   s.step = step;
-  switch (step.kind) {
-    case StepKind::Status:
-      if (step.status < 300) {
-        s.choices = n;
-      } else {
-        s.kind = Seen::Http;
-      }
-      break;
-    case StepKind::Reset:
-    case StepKind::Drop:
-    case StepKind::Truncate: s.kind = Seen::Connection; break;
-    case StepKind::Hang: s.kind = Seen::Timeout; break;
-    case StepKind::Malformed: s.kind = Seen::Decode; break;
-    case StepKind::Empty: s.choices = 0; break;
-    case StepKind::Slow:
-      if (step.seconds >= request_timeout_s)
-        s.kind = Seen::Timeout;
-      else
-        s.choices = n;
-      break;
+  s.choices = static_cast<int>(view.outputs.size());
+  switch (view.kind) {
+    case mock::Seen::Ok: s.kind = Seen::Ok; break;
+    case mock::Seen::Http: s.kind = Seen::Http; break;
+    case mock::Seen::Connection: s.kind = Seen::Connection; break;
+    case mock::Seen::Timeout: s.kind = Seen::Timeout; break;
+    case mock::Seen::Decode: s.kind = Seen::Decode; break;
   }
   return s;
 }
 
-Step step_of(const JournalEntry& e) {
-  try {
-    if (e.step) return mock::parse_script(*e.step).steps.at(0);
-  } catch (const mock::ScriptError&) {
-  }
-  return Step{};
-}
+Step step_of(const JournalEntry& e) { return e.step.value_or(Step{}); }
 
 std::string describe(const Seen& s) {
   if (s.kind == Seen::Ok) return std::to_string(s.choices) + " choice(s)";
