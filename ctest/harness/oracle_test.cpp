@@ -36,14 +36,13 @@ struct Fixture {
     JournalEntry e;
     e.key = key;
     e.k = k;
-    e.step = step;
+    e.step = xph::mock::parse_step(step);
     e.n = n;
     e.t_ms = t_ms;
     e.request_id = "req_" + key + "_" + std::to_string(k);
     e.method = "POST";
-    e.path = scenario.endpoint == "completions" ? "/v1/completions" : "/v1/chat/completions";
-    const auto parsed = xph::mock::parse_script(step).steps.at(0);
-    if (parsed.kind == xph::mock::StepKind::Status) e.status = parsed.status;
+    e.path = xph::mock::path(scenario.endpoint);
+    if (e.step->kind == xph::mock::StepKind::Status) e.status = e.step->status;
     run.journal.push_back(e);
     return *this;
   }

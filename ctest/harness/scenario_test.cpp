@@ -71,7 +71,7 @@ TEST(Scenario, BadFieldsGetOneLineNamingFileFieldAndProblem) {
             "s.json: /multi_generation/1: expected \"n\" or \"loop\", got \"lop\"");
   EXPECT_EQ(error_of(R"({"name":"x","probes":[{"name":"p"}],"responses":{"p#0":"200,hnag"}})"),
             "s.json: /responses/p#0: column 5: expected a status or one of reset, drop, hang, malformed, "
-            "truncate, empty, slow@SECONDS, got 'hnag'");
+            "truncate, empty, slow@SECONDS, tool_call, stream_error:CHUNKS, stream_reset:CHUNKS, got 'hnag'");
   EXPECT_EQ(error_of(R"({"name":"x","probes":[{"name":"p"}],"retry":{"retry_on":[429,"conection"]}})"),
             "s.json: /retry/retry_on/1: expected a status 400-599 or one of connection, timeout, decode, got "
             "\"conection\"");

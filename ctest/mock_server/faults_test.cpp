@@ -39,6 +39,38 @@ Http split(const std::string& raw) {
   return h;
 }
 
+// The body of a chunked answer, and whether its last (empty) chunk came.
+std::pair<std::string, bool> dechunk(const std::string& body) {
+  std::string out;
+  std::size_t i = 0;
+  for (;;) {
+    const auto eol = body.find("\r\n", i);
+    if (eol == std::string::npos) return {out, false};
+    const std::size_t size = std::stoul(body.substr(i, eol - i), nullptr, 16);
+    if (size == 0) return {out, true};
+    if (eol + 2 + size > body.size()) return {out + body.substr(eol + 2), false};
+    out += body.substr(eol + 2, size);
+    i = eol + 2 + size + 2;
+  }
+}
+
+// The `data:` lines of an event stream.
+std::vector<std::string> data_lines(const std::string& stream) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0; (at = stream.find("data: ", at)) != std::string::npos; at += 6)
+    out.push_back(stream.substr(at + 6, stream.find('\n', at) - at - 6));
+  return out;
+}
+
+std::string content_of(const std::vector<std::string>& events) {
+  std::string text;
+  for (const auto& e : events) {
+    const json j = json::parse(e, nullptr, false);
+    if (!j.is_discarded() && j.contains("choices")) text += j["choices"][0]["delta"].value("content", "");
+  }
+  return text;
+}
+
 }  // namespace
 
 class Faults : public MockServerFixture {
@@ -186,4 +218,70 @@ TEST_F(Faults, SlowAnswersAfterItsDelay) {
   EXPECT_EQ(json::parse(h.body)["choices"][0]["message"]["content"], "xph:f#0:r0:c0");
   EXPECT_EQ(journal_of("t").at(0).fault, "slow");
   EXPECT_EQ(journal_of("t").at(0).status, 200);
+}
+
+TEST_F(Faults, StreamErrorSendsKChunksThenOpenAIsErrorEventAndEndsTheStream) {
+  const auto reply = ask("stream_error:2", 5s, R"("stream":true,)");
+  EXPECT_EQ(reply.ending, Ending::Closed) << to_string(reply.ending);
+  const Http h = split(reply.bytes);
+  EXPECT_EQ(h.status, 200);
+  const auto [body, finished] = dechunk(h.body);
+  EXPECT_TRUE(finished) << "the stream ends properly after the error";
+  const auto events = data_lines(body);
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(content_of(events), "xph:f#0") << "two content chunks: 'xph' and ':f#0'";
+  const json error = json::parse(events.back());
+  EXPECT_EQ(error["error"]["type"], "server_error");
+  EXPECT_EQ(error["error"]["code"], "server_error");
+  EXPECT_EQ(body.find("[DONE]"), std::string::npos);
+  EXPECT_EQ(journal_of("t").at(0).fault, "stream_error");
+  EXPECT_EQ(journal_of("t").at(0).status, 200);
+}
+
+TEST_F(Faults, StreamErrorWithoutAStreamIsA500) {
+  const auto h = split(ask("stream_error:2").bytes);
+  EXPECT_EQ(h.status, 500);
+  EXPECT_EQ(json::parse(h.body)["error"]["code"], "server_error");
+}
+
+TEST_F(Faults, StreamResetSendsKChunksThenAnRst) {
+  const auto reply = ask("stream_reset:1", 5s, R"("stream":true,)");
+  EXPECT_EQ(reply.ending, Ending::Reset) << to_string(reply.ending);
+  const Http h = split(reply.bytes);
+  EXPECT_EQ(h.status, 200);
+  const auto [body, finished] = dechunk(h.body);
+  EXPECT_FALSE(finished);
+  EXPECT_EQ(content_of(data_lines(body)), "xph") << "the chunks sent before the reset all arrive";
+  EXPECT_EQ(body.find("[DONE]"), std::string::npos);
+}
+
+TEST_F(Faults, StreamResetWithoutAStreamIsAReset) {
+  const auto reply = ask("stream_reset:3");
+  EXPECT_EQ(reply.ending, Ending::Reset) << to_string(reply.ending);
+  EXPECT_EQ(reply.bytes, "");
+}
+
+TEST_F(Faults, StreamBreaksOnTheResponsesApi) {
+  server().put_tenant("t", dsl("stream_error:1"));
+  const std::string body = R"({"model":"m","input":"[xph:r#0]","stream":true})";
+  RawClient c(port());
+  c.send("POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  const auto [stream, finished] = dechunk(split(c.read_all(5s).bytes).body);
+  EXPECT_TRUE(finished);
+  std::vector<std::string> names;
+  for (std::size_t at = 0; (at = stream.find("event: ", at)) != std::string::npos; at += 7)
+    names.push_back(stream.substr(at + 7, stream.find('\n', at) - at - 7));
+  const std::vector<std::string> want = {"response.created", "response.in_progress", "response.output_item.added",
+                                         "response.content_part.added", "response.output_text.delta", "error",
+                                         "response.failed"};
+  EXPECT_EQ(names, want);
+  const auto events = data_lines(stream);
+  const json error = json::parse(events.at(5));
+  EXPECT_EQ(error["code"], "server_error");
+  EXPECT_EQ(error["sequence_number"], 5);
+  const json failed = json::parse(events.at(6));
+  EXPECT_EQ(failed["response"]["status"], "failed");
+  EXPECT_EQ(failed["response"]["error"]["code"], "server_error");
+  EXPECT_EQ(failed["sequence_number"], 6);
 }

@@ -51,7 +51,7 @@ TEST(OaimockCli, BadResponsesNamesTheColumn) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err,
             "oaimock: --responses: column 9: expected a status or one of reset, drop, hang, malformed, truncate, "
-            "empty, slow@SECONDS, got 'hnag'\n");
+            "empty, slow@SECONDS, tool_call, stream_error:CHUNKS, stream_reset:CHUNKS, got 'hnag'\n");
 }
 
 TEST(OaimockCli, BadScriptFileNamesFileAndField) {
@@ -74,12 +74,31 @@ TEST(OaimockCli, NonLoopbackHostNeedsAnAdminToken) {
                    "network\n");
 }
 
-TEST(OaimockCli, PortInUseIsOneLineAndExitTwo) {
+// Contract section 1: a failure of the environment names the port or path
+// and the system's reason, exit 3.
+TEST(OaimockCli, PortInUseNamesThePortAndTheReasonExitThree) {
   httplib::Server holder;
   const int port = holder.bind_to_any_port("127.0.0.1");
   const auto r = run(OAIMOCK_BIN, {"--port", std::to_string(port)});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.err, "oaimock: cannot listen on 127.0.0.1:" + std::to_string(port) + ": Address already in use\n");
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(OaimockCli, JournalThatCannotBeOpenedNamesThePathExitThree) {
+  TempDir dir;
+  const auto journal = dir.path / "no-such-dir" / "j.jsonl";
+  const auto r = run(OAIMOCK_BIN, {"--journal", journal.string()});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.err, "oaimock: " + journal.string() + ": cannot open journal: No such file or directory\n");
+}
+
+TEST(OaimockCli, PortFileThatCannotBeWrittenNamesThePathExitThree) {
+  TempDir dir;
+  const auto port_file = dir.path / "no-such-dir" / "port";
+  const auto r = run(OAIMOCK_BIN, {"--port-file", port_file.string()});
+  EXPECT_EQ(r.exit_code, 3) << "the server it had started is stopped, not left serving";
+  EXPECT_EQ(r.err, "oaimock: " + port_file.string() + ": cannot write port file: No such file or directory\n");
 }
 
 TEST(OaimockCli, ServesScriptWritesJournalAndExitsZeroOnSigterm) {

@@ -164,7 +164,7 @@ TEST_F(MockServer, BadRequestsGetOpenAIErrorsAndTheServerServesOn) {
       {"/v1/completions", R"({"model":"m"})", 400, "prompt"},
       {"/v1/chat/completions", R"({"model":"m","n":0,"messages":[]})", 400, "n"},
       {"/v1/chat/completions", ten_mb, 400, nullptr},
-      {"/v1/embeddings", R"({"model":"m"})", 404, nullptr},
+      {"/v1/audio/speech", R"({"model":"m"})", 404, nullptr},
   };
   for (const auto& tc : cases) {
     auto res = c.Post(tc.path, tc.body, "application/json");
@@ -208,7 +208,7 @@ TEST_F(MockServer, JournalRecordsEachRequest) {
   EXPECT_EQ(journal[0].key, "j#0");
   EXPECT_EQ(journal[0].k, 0);
   EXPECT_EQ(journal[0].status, 500);
-  EXPECT_EQ(journal[0].step, "500");
+  EXPECT_EQ(journal[0].step, parse_step("500"));
   EXPECT_EQ(journal[1].k, 1);
   EXPECT_EQ(journal[1].status, 200);
   EXPECT_EQ(journal[1].n, 2);

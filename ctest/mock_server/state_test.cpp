@@ -66,12 +66,30 @@ TEST(State, JournalEntryRoundTripsThroughJson) {
   e.tenant = "t";
   e.key = "p#1";
   e.k = 2;
-  e.step = "429@0.25";
+  e.step = parse_step("429@0.25");
   e.status = 429;
   e.request_id = "req_1";
+  e.body = R"({"model":"m"})";
+  e.headers = {{"user-agent", "OpenAI/JS 6.49.0"}, {"x-stainless-retry-count", "0"}};
   const nlohmann::json j = e;
   EXPECT_TRUE(j.at("fault").is_null());
+  EXPECT_EQ(j.at("step"), "429@0.25") << "the file keeps the step as canonical DSL";
+  EXPECT_EQ(j.at("body"), R"({"model":"m"})");
+  EXPECT_EQ(j.at("headers").at("user-agent"), "OpenAI/JS 6.49.0");
   EXPECT_EQ(j.get<JournalEntry>(), e);
+  e.step = parse_step(R"(200="a, \"quoted\" text")");
+  EXPECT_EQ(nlohmann::json(e).get<JournalEntry>(), e) << "scripted text survives the round trip";
+}
+
+TEST(State, JournalEntryReadsFilesWrittenBeforeBodyAndHeaders) {
+  const auto j = nlohmann::json::parse(
+      R"({"seq":1,"t_ms":2,"tenant":"t","key":"a","k":0,"method":"POST","path":"/v1/chat/completions",)"
+      R"("model":"m","n":1,"stream":false,"step":"stream_error:2","status":200,"fault":"stream_error",)"
+      R"("request_id":"req_1","duration_ms":3})");
+  const auto e = j.get<JournalEntry>();
+  EXPECT_EQ(e.step, (Step{.kind = StepKind::StreamError, .chunks = 2}));
+  EXPECT_EQ(e.body, "");
+  EXPECT_TRUE(e.headers.empty());
 }
 
 TEST(State, ForgetJournalDropsOneTenantsEntriesOnly) {

@@ -1,5 +1,7 @@
 #include "xph/harness/oracle.hpp"
 
+#include "xph/mock/client_view.hpp"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -14,83 +16,59 @@ using mock::StepKind;
 
 // `empty` (a 200 with no choices) has two honest readings: ok with zero
 // outputs, or a decode error ("expected 1 choices, got 0"). A SUT is judged
-// by the reading that fits it; every other step has one reading.
+// by the reading that fits it; every other step has one reading, the mock's.
 enum class Reading { Lenient, Strict };
 
-// How a client sees one answer of the server.
+// How a client sees one answer of the server: the mock's client view of the
+// step it served, for the request as the client made it.
 struct Seen {
-  enum Kind { Ok, Http, Connection, Timeout, Decode } kind = Ok;
-  std::vector<std::string> outputs;  // Ok: the texts the answer carries
+  mock::ClientView view;
   Step step;
   std::string request_id;
 
+  mock::Seen kind() const { return view.kind; }
+  bool ok() const { return view.kind == mock::Seen::Ok; }
   bool retryable(const RetryPolicy& p) const {
-    switch (kind) {
-      case Ok: return false;
-      case Http: return p.retries_status(step.status);
-      case Connection: return p.on_connection;
-      case Timeout: return p.on_timeout;
-      case Decode: return p.on_decode;
+    switch (view.kind) {
+      case mock::Seen::Ok: return false;
+      case mock::Seen::Http: return view.status && p.retries_status(*view.status);
+      case mock::Seen::Connection: return p.on_connection;
+      case mock::Seen::Timeout: return p.on_timeout;
+      case mock::Seen::Decode: return p.on_decode;
     }
     return false;
   }
 };
 
-const char* kind_name(Seen::Kind k) {
-  switch (k) {
-    case Seen::Ok: return "ok";
-    case Seen::Http: return "http";
-    case Seen::Connection: return "connection";
-    case Seen::Timeout: return "timeout";
-    case Seen::Decode: return "decode";
-  }
-  return "?";
+mock::ClientView view_of(const Step& step, const mock::ViewContext& ctx, Reading reading) {
+  mock::ClientView v = mock::client_view(step, ctx);
+  if (step.kind == StepKind::Empty && reading == Reading::Strict) v = {mock::Seen::Decode, 200, std::nullopt, {}};
+  return v;
 }
 
-Seen::Kind kind_of(const Step& step, double request_timeout_s, Reading reading) {
-  switch (step.kind) {
-    case StepKind::Status: return step.status < 300 ? Seen::Ok : Seen::Http;
-    case StepKind::Reset:
-    case StepKind::Drop:
-    case StepKind::Truncate: return Seen::Connection;
-    case StepKind::Hang: return Seen::Timeout;
-    case StepKind::Malformed: return Seen::Decode;
-    case StepKind::Empty: return reading == Reading::Strict ? Seen::Decode : Seen::Ok;
-    case StepKind::Slow: return step.seconds >= request_timeout_s ? Seen::Timeout : Seen::Ok;
-  }
-  return Seen::Ok;
-}
+Step step_of(const JournalEntry& e) { return e.step.value_or(Step{}); }
 
-Step step_of(const JournalEntry& e) {
-  try {
-    if (e.step) return mock::parse_script(*e.step).steps.at(0);
-  } catch (const mock::ScriptError&) {
-  }
-  return Step{};
-}
-
-Seen seen_of(const JournalEntry& e, double request_timeout_s, Reading reading) {
-  Seen s;
-  s.step = step_of(e);
-  s.request_id = e.request_id;
-  s.kind = kind_of(s.step, request_timeout_s, reading);
-  const bool has_choices = s.kind == Seen::Ok && s.step.kind != StepKind::Empty;
-  if (has_choices)
-    for (int i = 0; i < e.n; ++i)
-      s.outputs.push_back("xph:" + e.key.value_or("_") + ":r" + std::to_string(e.k.value_or(0)) + ":c" +
-                          std::to_string(i));
-  return s;
+Seen seen_of(const JournalEntry& e, const Case& c, Reading reading) {
+  mock::ViewContext ctx;
+  ctx.key = e.key.value_or("_");
+  ctx.k = e.k.value_or(0);
+  ctx.endpoint = mock::endpoint_from_path(e.path).value_or(c.scenario->endpoint);
+  ctx.n = e.n;
+  ctx.stream = e.stream;
+  ctx.request_timeout_s = c.scenario->request_timeout_s;
+  return {view_of(step_of(e), ctx, reading), step_of(e), e.request_id};
 }
 
 std::string describe(const Seen& s) {
-  if (s.kind == Seen::Ok) return std::to_string(s.outputs.size()) + " choice(s)";
-  return mock::to_string(s.step) + " (" + kind_name(s.kind) + ")";
+  if (s.ok()) return std::to_string(s.view.outputs.size()) + " choice(s)";
+  return mock::to_string(s.step) + " (" + std::string(mock::name(s.kind())) + ")";
 }
 
 // "400 context_length_exceeded (request_id req_...)", "reset (connection)".
 std::string answer_text(const Seen& s) {
-  std::string out = s.kind == Seen::Http ? std::to_string(s.step.status) + (s.step.code ? " " + *s.step.code : "")
-                                         : describe(s);
+  std::string out = s.kind() == mock::Seen::Http && s.view.status
+                        ? std::to_string(*s.view.status) + (s.view.code ? " " + *s.view.code : "")
+                        : describe(s);
   return out + " (request_id " + s.request_id + ")";
 }
 
@@ -116,7 +94,7 @@ std::string describe(const AttemptOutcome& o) {
 int calls_needed(const Case& c) { return c.mode == Mode::N ? 1 : c.generations; }
 
 bool ends_call(const Seen& s, int tries, const RetryPolicy& p) {
-  return s.kind == Seen::Ok || !s.retryable(p) || (p.max_tries && tries >= *p.max_tries);
+  return s.ok() || !s.retryable(p) || (p.max_tries && tries >= *p.max_tries);
 }
 
 // The requests the retry policy asks for under this key's script.
@@ -127,15 +105,18 @@ std::vector<Step> expected_requests(const Case& c, const std::string& key, Readi
   if (!script) script = &plain;
   std::vector<Step> out;
   constexpr std::size_t kCap = 10'000;  // max_tries null over a retryable last step
+  mock::ViewContext ctx;
+  ctx.key = key;
+  ctx.endpoint = s.endpoint;
+  ctx.n = c.mode == Mode::N ? c.generations : 1;
+  ctx.request_timeout_s = s.request_timeout_s;
   for (int call = 0; call < calls_needed(c); ++call) {
     for (int tries = 1;; ++tries) {
       const Step& step = script->at(out.size());
+      ctx.k = static_cast<long>(out.size());
       out.push_back(step);
-      const Seen::Kind kind = kind_of(step, s.request_timeout_s, reading);
-      Seen seen;
-      seen.kind = kind;
-      seen.step = step;
-      if (kind == Seen::Ok) break;
+      const Seen seen{view_of(step, ctx, reading), step, ""};
+      if (seen.ok()) break;
       if (ends_call(seen, tries, s.retry) || out.size() >= kCap) return out;
     }
   }
@@ -197,8 +178,9 @@ void check_retry_after(const Case& c, const std::string& key, const std::vector<
   }
 }
 
-// One expected output: the text an answer carried, or the error that ended a
-// generation call (which an ok outcome can only have swallowed).
+// One expected output: the text an answer carried (none for a tool call), or
+// the error that ended a generation call (which an ok outcome can only have
+// swallowed).
 struct Expected {
   std::optional<std::string> text;
   const Seen* error = nullptr;
@@ -213,8 +195,8 @@ std::vector<Expected> expected_outputs(const Case& c, const std::vector<Seen>& a
   std::vector<Expected> out;
   if (c.mode == Mode::N) {
     for (auto it = answers.rbegin(); it != answers.rend(); ++it)
-      if (it->kind == Seen::Ok) {
-        for (const auto& t : it->outputs) out.push_back({t, nullptr});
+      if (it->ok()) {
+        for (const auto& t : it->view.outputs) out.push_back({t, nullptr});
         break;
       }
     return out;
@@ -224,17 +206,17 @@ std::vector<Expected> expected_outputs(const Case& c, const std::vector<Seen>& a
                                ? calls.size() - static_cast<std::size_t>(c.generations) : 0;
   for (std::size_t i = skip; i < calls.size(); ++i) {
     const Seen& final_answer = *calls[i].back();
-    if (final_answer.kind != Seen::Ok)
+    if (!final_answer.ok())
       out.push_back({std::nullopt, &final_answer});
     else
-      for (const auto& t : final_answer.outputs) out.push_back({t, nullptr});
+      for (const auto& t : final_answer.view.outputs) out.push_back({t, nullptr});
   }
   return out;
 }
 
 std::string outputs_text(const std::vector<Expected>& want) {
   std::string out = std::to_string(want.size()) + " output(s)";
-  auto one = [](const Expected& e) { return e.error ? "error " + answer_text(*e.error) : *e.text; };
+  auto one = [](const Expected& e) { return e.error ? "error " + answer_text(*e.error) : quoted(e.text); };
   if (!want.empty()) out += " [" + one(want.front()) + (want.size() > 1 ? ", ..., " + one(want.back()) : "") + "]";
   return out;
 }
@@ -248,7 +230,7 @@ std::string swallowed(const Seen& error, const std::optional<std::string>& repor
 void check_ok(const Case& c, const AttemptOutcome& o, const std::vector<Seen>& answers,
               std::vector<Finding>& findings) {
   const Seen& last = answers.back();
-  if (c.mode == Mode::N && last.kind != Seen::Ok) {
+  if (c.mode == Mode::N && !last.ok()) {
     const bool nothing = std::all_of(o.outputs.begin(), o.outputs.end(), [](const auto& t) { return !t; });
     findings.push_back({Verdict::Mismatch, o.id, "error for the last answer, " + answer_text(last), describe(o),
                         nothing ? swallowed(last, std::nullopt)
@@ -265,9 +247,9 @@ void check_ok(const Case& c, const AttemptOutcome& o, const std::vector<Seen>& a
     std::string note;
     if (want[i].error)
       note = swallowed(*want[i].error, seen) + " (output " + std::to_string(i) + ")";
-    else if (!seen)
+    else if (!seen && want[i].text)
       note = "output " + std::to_string(i) + " is null where the server sent " + quoted(want[i].text);
-    else if (*seen != *want[i].text)
+    else if (seen != want[i].text)
       note = "first difference at output " + std::to_string(i) + ": expected " + quoted(want[i].text) + ", seen " +
              quoted(seen);
     if (note.empty()) continue;
@@ -279,23 +261,23 @@ void check_ok(const Case& c, const AttemptOutcome& o, const std::vector<Seen>& a
 // An error outcome must be the last answer, faithfully.
 void check_error(const AttemptOutcome& o, const std::vector<Seen>& answers, std::vector<Finding>& findings) {
   const Seen& last = answers.back();
-  if (last.kind == Seen::Ok) {
-    findings.push_back({Verdict::Mismatch, o.id, "ok, " + std::to_string(last.outputs.size()) + " output(s)",
+  if (last.ok()) {
+    findings.push_back({Verdict::Mismatch, o.id, "ok, " + std::to_string(last.view.outputs.size()) + " output(s)",
                         describe(o), "the server's last answer (request_id " + last.request_id + ") was a success"});
     return;
   }
-  const std::string want_kind = kind_name(last.kind);
+  const std::string want_kind(mock::name(last.kind()));
   std::string expected = "error kind=" + want_kind;
-  if (last.kind == Seen::Http) {
-    expected += " status=" + std::to_string(last.step.status);
-    if (last.step.code) expected += " code=" + *last.step.code;
+  if (last.kind() == mock::Seen::Http) {
+    expected += " status=" + (last.view.status ? std::to_string(*last.view.status) : std::string("null"));
+    if (last.view.code) expected += " code=" + *last.view.code;
     expected += " request_id=" + last.request_id;
   }
   bool same = o.error.kind == want_kind;
-  if (same && last.kind == Seen::Http)
-    same = o.error.status == last.step.status && o.error.code == last.step.code && o.error.request_id == last.request_id;
-  // A strict reading of `empty`: a decode error for a 200 (or no status).
-  if (same && last.kind == Seen::Decode && o.error.status) same = *o.error.status == 200;
+  if (same && last.kind() == mock::Seen::Http)
+    same = o.error.status == last.view.status && o.error.code == last.view.code && o.error.request_id == last.request_id;
+  // A decode error read off a 200 (a strict reading of `empty`) may say 200 or nothing.
+  if (same && last.kind() == mock::Seen::Decode && o.error.status) same = *o.error.status == 200;
   if (!same) findings.push_back({Verdict::Mismatch, o.id, expected, describe(o), ""});
 }
 
@@ -309,7 +291,7 @@ std::vector<Finding> attempt_findings(const Case& c, const AttemptOutcome& o, co
                                       Reading reading) {
   std::vector<Finding> findings;
   std::vector<Seen> answers;
-  for (const auto& e : seen) answers.push_back(seen_of(e, c.scenario->request_timeout_s, reading));
+  for (const auto& e : seen) answers.push_back(seen_of(e, c, reading));
   if (o.ok)
     check_ok(c, o, answers, findings);
   else
@@ -335,19 +317,16 @@ void check_attempt(const Case& c, const AttemptOutcome& o, const std::vector<Jou
   check_retry_after(c, o.id, seen, findings);
 }
 
-const char* endpoint_path(const std::string& endpoint) {
-  return endpoint == "completions" ? "/v1/completions" : "/v1/chat/completions";
-}
-
 // A SUT that calls another endpoint than the spec's was answered all the
 // same (the mock scripts by key), so only the journal can tell.
 void check_endpoint(const Case& c, const std::vector<JournalEntry>& journal, std::vector<Finding>& findings) {
-  const std::string want = endpoint_path(c.scenario->endpoint);
+  const std::string want(mock::path(c.scenario->endpoint));
   std::set<std::pair<std::string, std::string>> wrong;  // key, path
   for (const auto& e : journal)
     if (e.path != want) wrong.insert({e.key.value_or("_"), e.path});
   for (const auto& [key, path] : wrong)
-    findings.push_back({Verdict::Mismatch, key, "requests to " + want + " (endpoint " + c.scenario->endpoint + ")",
+    findings.push_back({Verdict::Mismatch, key,
+                        "requests to " + want + " (endpoint " + std::string(mock::name(c.scenario->endpoint)) + ")",
                         "a request to " + path, ""});
 }
 

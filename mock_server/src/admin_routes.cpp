@@ -46,6 +46,12 @@ void put_tenant(State& state, const httplib::Request& req, httplib::Response& re
   send_json(res, {{"tenant", req.matches[1]}, {"ok", true}});
 }
 
+void get_tenant(const State& state, const httplib::Request& req, httplib::Response& res) {
+  const auto responses = state.tenant(req.matches[1]);
+  if (!responses) return send_error(res, AdminErrc::UnknownTenant, req.matches[1]);
+  send_json(res, responses_to_json(*responses));
+}
+
 void get_journal(const State& state, const httplib::Request& req, httplib::Response& res) {
   std::optional<std::string> tenant;
   if (req.has_param("tenant")) tenant = req.get_param_value("tenant");
@@ -66,6 +72,7 @@ void register_admin_routes(httplib::Server& http, State& state) {
   using Res = httplib::Response&;
   http.Get("/_xph/health", [](Req, Res res) { send_json(res, {{"ok", true}}); });
   http.Put("/_xph/tenants/([^/]+)", [&state](Req req, Res res) { put_tenant(state, req, res); });
+  http.Get("/_xph/tenants/([^/]+)", [&state](Req req, Res res) { get_tenant(state, req, res); });
   http.Delete("/_xph/tenants/([^/]+)", [&state](Req req, Res res) {
     if (!state.drop_tenant(req.matches[1])) return send_error(res, AdminErrc::UnknownTenant, req.matches[1]);
     send_json(res, {{"tenant", req.matches[1]}, {"ok", true}});

@@ -3,8 +3,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cerrno>
 #include <cstdio>
-#include <filesystem>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -40,14 +41,40 @@ Responses load_script(const std::string& path) {
   }
 }
 
+// Whole or not at all: readers poll for the file and read it at once.
 void write_port_file(const std::string& path, int port) {
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << port << "\n";
-    if (!out) throw UsageError(path + ": cannot write port file");
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  if (!f) throw EnvironmentError(path + ": cannot write port file: " + std::strerror(errno));
+  const bool written = std::fprintf(f, "%d\n", port) > 0;
+  const int write_errno = errno;
+  if (std::fclose(f) != 0 || !written) {
+    std::remove(tmp.c_str());
+    throw EnvironmentError(path + ": cannot write port file: " + std::strerror(written ? errno : write_errno));
   }
-  std::filesystem::rename(tmp, path);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int rename_errno = errno;
+    std::remove(tmp.c_str());
+    throw EnvironmentError(path + ": cannot write port file: " + std::strerror(rename_errno));
+  }
+}
+
+// Serves until SIGINT or SIGTERM, then stops: in-flight answers finish and
+// the journal is flushed.
+void serve_until_signalled(ServerOptions options, const std::string& port_file) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  // Blocked before any thread starts, so only sigwait below sees them.
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  Server server(std::move(options));
+  server.start();
+  std::cout << "listening on " << server.base_url() << std::endl;
+  if (!port_file.empty()) write_port_file(port_file, server.port());  // ~Server stops it on a throw
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  server.stop();
 }
 
 }  // namespace
@@ -78,13 +105,6 @@ int oaimock_main(int argc, char** argv) {
     return 2;
   }
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  // Blocked before any thread starts, so only sigwait below sees them.
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
   try {
     if (!script_file.empty()) options.responses = load_script(script_file);
     if (!responses_dsl.empty()) {
@@ -100,14 +120,11 @@ int oaimock_main(int argc, char** argv) {
       throw UsageError("--host " + options.host +
                        " is not loopback: give --admin-token so the admin API is not open to the network");
     options.hang_max = std::chrono::milliseconds(static_cast<long>(hang_max_s * 1000));
-    Server server(std::move(options));
-    server.start();
-    std::cout << "listening on " << server.base_url() << std::endl;
-    if (!port_file.empty()) write_port_file(port_file, server.port());
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    server.stop();
+    serve_until_signalled(std::move(options), port_file);
     return 0;
+  } catch (const EnvironmentError& e) {
+    std::cerr << "oaimock: " << e.what() << "\n";
+    return 3;
   } catch (const std::exception& e) {
     std::cerr << "oaimock: " << e.what() << "\n";
     return 2;

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 namespace xph::mock {
 namespace {
@@ -31,10 +34,8 @@ void replace_socket(int fd) {
   ::close(fresh);
 }
 
-}  // namespace
-
 // httplib hands a handler no socket; find it by the ports of this exchange.
-int HttplibExchange::socket_fd() const {
+int socket_fd(int local_port, int remote_port) {
   std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/proc/self/fd"), ::closedir);
   if (!dir) throw std::runtime_error("cannot list /proc/self/fd");
   while (const dirent* ent = ::readdir(dir.get())) {
@@ -44,12 +45,36 @@ int HttplibExchange::socket_fd() const {
     sockaddr_storage local{}, peer{};
     socklen_t ll = sizeof local, pl = sizeof peer;
     if (::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &ll) != 0) continue;
-    if (port_of(local) != req_.local_port) continue;
+    if (port_of(local) != local_port) continue;
     if (::getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &pl) != 0) continue;
-    if (port_of(peer) == req_.remote_port) return static_cast<int>(fd);
+    if (port_of(peer) == remote_port) return static_cast<int>(fd);
   }
   throw std::runtime_error("connection socket not found among /proc/self/fd");
 }
+
+void abort_connection(int fd) {
+  const linger abort_on_close{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+  replace_socket(fd);
+}
+
+// An RST throws away what the peer has not yet acknowledged; wait (boundedly)
+// until it has every byte sent, so the client sees the chunks, then the reset.
+void wait_until_acknowledged(int fd) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  int unacked = 0;
+  while (::ioctl(fd, SIOCOUTQ, &unacked) == 0 && unacked > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+std::string frame(const SseEvent& e) {
+  std::string out;
+  if (!e.event.empty()) out += "event: " + e.event + "\n";
+  out += "data: " + e.data + "\n\n";
+  return out;
+}
+
+}  // namespace
 
 // httplib still writes a response after the handler; give it a harmless one
 // (non-empty, so no error handler rewrites it) to fail on.
@@ -66,18 +91,26 @@ void HttplibExchange::send(int status, std::string content_type, std::string bod
   sent_ = status;
 }
 
-void HttplibExchange::send_events(int status, std::vector<std::string> events, bool finish) {
+void HttplibExchange::send_events(int status, std::vector<SseEvent> events, StreamEnd end) {
   res_.status = status;
   res_.set_header("cache-control", "no-cache");
+  const int local = req_.local_port, remote = req_.remote_port;
   res_.set_chunked_content_provider(
-      "text/event-stream", [events = std::move(events), finish](std::size_t, httplib::DataSink& sink) {
+      "text/event-stream", [events = std::move(events), end, local, remote](std::size_t, httplib::DataSink& sink) {
         for (const auto& e : events) {
-          const std::string frame = "data: " + e + "\n\n";
-          if (!sink.write(frame.data(), frame.size())) return false;
+          const std::string text = frame(e);
+          if (!sink.write(text.data(), text.size())) return false;
         }
-        if (!finish) return false;  // cancel: the chunked body never ends
-        static constexpr std::string_view kDone = "data: [DONE]\n\n";
-        sink.write(kDone.data(), kDone.size());
+        if (end == StreamEnd::Reset) {
+          try {  // this runs after the handler, where nothing would catch it
+            const int fd = socket_fd(local, remote);
+            wait_until_acknowledged(fd);
+            abort_connection(fd);
+          } catch (const std::exception&) {
+            return false;  // the socket is gone already: the client saw the connection end
+          }
+        }
+        if (end != StreamEnd::Finish) return false;  // cancel: the chunked body never ends
         sink.done();
         return true;
       });
@@ -95,15 +128,12 @@ void HttplibExchange::send_truncated(int status, std::string content_type, std::
 }
 
 void HttplibExchange::reset() {
-  const int fd = socket_fd();
-  const linger abort_on_close{1, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
-  replace_socket(fd);
+  abort_connection(socket_fd(req_.local_port, req_.remote_port));
   nothing_sent();
 }
 
 void HttplibExchange::drop() {
-  const int fd = socket_fd();
+  const int fd = socket_fd(req_.local_port, req_.remote_port);
   ::shutdown(fd, SHUT_RDWR);
   replace_socket(fd);
   nothing_sent();
@@ -112,7 +142,7 @@ void HttplibExchange::drop() {
 // Both a hang and a slow answer end when their client leaves: its journal
 // entry is then written at once, while the harness is still waiting for it.
 void HttplibExchange::wait_while_client_stays(std::chrono::milliseconds how_long) {
-  const int fd = socket_fd();
+  const int fd = socket_fd(req_.local_port, req_.remote_port);
   const auto deadline = std::chrono::steady_clock::now() + how_long;
   constexpr auto kSlice = std::chrono::milliseconds(50);
   while (!stop_.raised()) {

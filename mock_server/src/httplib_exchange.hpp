@@ -17,7 +17,7 @@ class HttplibExchange final : public Exchange {
       : req_(req), res_(res), stop_(stop), hang_max_(hang_max) {}
 
   void send(int status, std::string content_type, std::string body, HeaderList headers) override;
-  void send_events(int status, std::vector<std::string> events, bool finish) override;
+  void send_events(int status, std::vector<SseEvent> events, StreamEnd end) override;
   void send_truncated(int status, std::string content_type, std::string body, std::size_t declared) override;
   void reset() override;
   void drop() override;
@@ -27,7 +27,6 @@ class HttplibExchange final : public Exchange {
   std::optional<int> sent_status() const { return sent_; }
 
  private:
-  int socket_fd() const;
   void nothing_sent();
   void wait_while_client_stays(std::chrono::milliseconds);
 

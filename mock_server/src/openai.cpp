@@ -1,102 +1,97 @@
 #include "openai.hpp"
 
-#include <nlohmann/json.hpp>
+#include <map>
+
+#include "endpoints.hpp"
 
 namespace xph::fixtures {
 std::string_view get(std::string_view name);
 }
 
 namespace xph::mock::openai {
-namespace {
 
-using json = nlohmann::ordered_json;  // keeps the fixtures' field order
-// Every dump here uses error_handler_t::replace: keys, tokens and paths come
-// from clients and need not be UTF-8.
-
-// Parsed once; every answer copies from here.
-struct Templates {
-  json chat = json::parse(fixtures::get("chat.completion.json"));
-  json chat_choice = json::parse(fixtures::get("chat.completion.choice.json"));
-  json chat_chunk = json::parse(fixtures::get("chat.completion.chunk.json"));
-  json text = json::parse(fixtures::get("text_completion.json"));
-  json text_choice = json::parse(fixtures::get("text_completion.choice.json"));
-  json text_chunk = json::parse(fixtures::get("text_completion.chunk.json"));
-  json error = json::parse(fixtures::get("error.json"));
-  std::string models = json::parse(fixtures::get("models.json")).dump();
-};
-
-const Templates& templates() {
-  static const Templates t;
-  return t;
+const ojson& fixture(std::string_view name) {
+  // Parsed once per thread on first use, then only copied from: no lock on
+  // the path of every answer (server threads live as long as connections).
+  thread_local std::map<std::string, ojson, std::less<>> parsed;
+  auto it = parsed.find(name);
+  if (it == parsed.end()) it = parsed.emplace(std::string(name), ojson::parse(fixtures::get(name))).first;
+  return it->second;  // std::map never moves its nodes
 }
 
-// Rough, stable token counts: the mock is not a tokenizer.
-int tokens_of(std::string_view text) { return static_cast<int>(text.size() + 3) / 4; }
+std::string dump(const ojson& j) { return j.dump(-1, ' ', false, ojson::error_handler_t::replace); }
 
-}  // namespace
+Reply reply_of(const Step& step, const Turn& turn) { return {turn.n, false, step.text}; }
 
-std::string choice_text(const Turn& turn, int i) {
+std::string choice_text(const Turn& turn, const Reply& reply, int i) {
+  if (reply.text) return *reply.text;
   return "xph:" + turn.key + ":r" + std::to_string(turn.k) + ":c" + std::to_string(i);
 }
 
-std::string completion(const Turn& turn, int choices) {
-  const auto& t = templates();
-  const bool chat = turn.endpoint == Endpoint::Chat;
-  json body = chat ? t.chat : t.text;
-  body["model"] = turn.model;
-  body["id"] = body["id"].get<std::string>() + "-" + std::to_string(turn.k);
-  auto& list = body["choices"];
-  int completion_tokens = 0;
-  for (int i = 0; i < choices; ++i) {
-    json choice = chat ? t.chat_choice : t.text_choice;
-    choice["index"] = i;
-    std::string text = choice_text(turn, i);
-    completion_tokens += tokens_of(text);
-    if (chat)
-      choice["message"]["content"] = std::move(text);
-    else
-      choice["text"] = std::move(text);
-    list.push_back(std::move(choice));
+std::vector<std::string> pieces(std::string_view text) {
+  std::vector<std::string> out(1);
+  for (const char c : text) {
+    if (c == ':' && !out.back().empty()) out.emplace_back();
+    out.back() += c;
+    if (c == ' ') out.emplace_back();
   }
-  const int prompt_tokens = 8 + tokens_of(turn.key);
-  body["usage"] = {{"prompt_tokens", prompt_tokens},
-                   {"completion_tokens", completion_tokens},
-                   {"total_tokens", prompt_tokens + completion_tokens}};
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (out.size() > 1 && out.back().empty()) out.pop_back();
+  return out;
 }
 
-std::vector<std::string> completion_events(const Turn& turn, int choices) {
-  const auto& t = templates();
-  const bool chat = turn.endpoint == Endpoint::Chat;
-  json chunk = chat ? t.chat_chunk : t.text_chunk;
-  chunk["model"] = turn.model;
-  chunk["id"] = chunk["id"].get<std::string>() + "-" + std::to_string(turn.k);
-  const json choice_template = chunk["choices"].at(0);
-  std::vector<std::string> events;
-  auto emit = [&](int i, const json& delta_or_text, const json& finish) {
-    json c = chunk;
-    json choice = choice_template;
-    choice["index"] = i;
-    if (chat)
-      choice["delta"] = delta_or_text;
-    else
-      choice["text"] = delta_or_text;
-    choice["finish_reason"] = finish;
-    c["choices"] = json::array({choice});
-    events.push_back(c.dump(-1, ' ', false, json::error_handler_t::replace));
-  };
-  for (int i = 0; i < choices; ++i) {
-    if (chat) emit(i, {{"role", "assistant"}, {"content", ""}}, nullptr);
-    emit(i, chat ? json{{"content", choice_text(turn, i)}} : json(choice_text(turn, i)), nullptr);
-    emit(i, chat ? json::object() : json(""), "stop");
+int tokens_of(std::string_view text) { return static_cast<int>(text.size() + 3) / 4; }
+
+std::string tool_name(const Turn& turn) { return turn.tool.value_or("xph_tool"); }
+
+std::string call_id(const Turn& turn, int i) { return "call_" + turn.id + "_" + std::to_string(i); }
+
+std::string answer(const Turn& turn, const Reply& reply) { return endpoint_row(turn.endpoint).body(turn, reply); }
+
+std::vector<SseEvent> answer_events(const Turn& turn, const Reply& reply) {
+  return endpoint_row(turn.endpoint).events(turn, reply);
+}
+
+std::vector<SseEvent> error_events(const Turn& turn, std::size_t sequence, std::string_view message) {
+  return endpoint_row(turn.endpoint).error_events(turn, sequence, message);
+}
+
+std::vector<SseEvent> first_chunks(std::vector<SseEvent> events, int k) {
+  std::size_t cut = 0;
+  int seen = 0;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (!events[i].content) continue;
+    if (seen == k) {
+      cut = i;
+      break;
+    }
+    ++seen;
+    cut = i + 1;
   }
-  if (choices == 0) {
-    json c = chunk;
-    c["choices"] = json::array();
-    events.push_back(c.dump(-1, ' ', false, json::error_handler_t::replace));
-  }
+  events.resize(cut);
   return events;
 }
+
+Turn turn_of(const ViewContext& ctx) {
+  const EndpointRow& row = endpoint_row(ctx.endpoint);
+  Turn turn;
+  turn.key = ctx.key;
+  turn.k = ctx.k;
+  turn.endpoint = ctx.endpoint;
+  turn.n = row.one_answer ? 1 : ctx.n;
+  turn.stream = row.streams && ctx.stream;
+  return turn;
+}
+
+ClientView answered(const ViewContext& ctx, const Reply& reply) {
+  if (reply.tool_call && !endpoint_row(ctx.endpoint).tools) return unsupported_tool_call();
+  const Turn turn = turn_of(ctx);
+  ClientView view;
+  for (int i = 0; i < reply.choices; ++i)
+    view.outputs.push_back(reply.tool_call ? std::nullopt : std::optional(choice_text(turn, reply, i)));
+  return view;
+}
+
+ClientView unsupported_tool_call() { return {Seen::Http, 400, "unsupported_step"}; }
 
 std::string_view error_type(int status, const std::optional<std::string>& code) {
   switch (status) {
@@ -109,16 +104,16 @@ std::string_view error_type(int status, const std::optional<std::string>& code) 
 
 std::string error_body(std::string_view message, std::string_view type, const std::optional<std::string>& code,
                        const std::optional<std::string>& param) {
-  json body = templates().error;
+  ojson body = fixture("error.json");
   auto& e = body["error"];
   e["message"] = message;
   e["type"] = type;
-  e["code"] = code ? json(*code) : json(nullptr);
-  e["param"] = param ? json(*param) : json(nullptr);
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+  e["code"] = code ? ojson(*code) : ojson(nullptr);
+  e["param"] = param ? ojson(*param) : ojson(nullptr);
+  return dump(body);
 }
 
-std::string models() { return templates().models; }
+std::string models() { return dump(fixture("models.json")); }
 
 std::string_view malformed_body() { return fixtures::get("malformed.txt"); }
 

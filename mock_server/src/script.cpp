@@ -6,13 +6,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "step_kinds.hpp"
 #include "xph/mock/step.hpp"
+#include "xph/mock/step_kinds.hpp"
 
 namespace xph::mock {
 namespace {
 
 constexpr int kMaxCount = 10'000;
+constexpr int kMaxChunks = 10'000;
+constexpr std::size_t kMaxSteps = 100'000;  // after expansion: `(200*10000)*10000` is refused
+constexpr int kMaxDepth = 16;               // nested groups
 constexpr double kMaxSeconds = 3600;
 
 std::string valid_words() {
@@ -22,6 +25,7 @@ std::string valid_words() {
     if (!out.empty()) out += ", ";
     out += row.name;
     if (row.arg == StepArg::Seconds) out += "@SECONDS";
+    if (row.arg == StepArg::Chunks) out += ":CHUNKS";
   }
   return out;
 }
@@ -32,75 +36,175 @@ bool code_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
 }
 
+bool word_char(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
+
+std::string quoted(const std::string& text) {
+  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 class Parser {
  public:
   explicit Parser(std::string_view text) : s_(text) {}
 
   Script parse() {
-    Script script;
     skip_space();
     if (at_end()) fail("expected a step, got an empty script");
+    Script script;
+    sequence(script, 0);
+    if (script.cycle && *script.cycle + 1 == script.steps.size()) script.cycle.reset();  // canonical
+    return script;
+  }
+
+  Step parse_one() {
+    skip_space();
+    Step step = atom();
+    skip_space();
+    if (!at_end()) fail("expected one step, got " + got());
+    return step;
+  }
+
+ private:
+  // item ("," item)* up to the end, or up to the ')' of the group at `depth`.
+  void sequence(Script& out, int depth) {
     for (;;) {
-      Step step = atom();
-      int count = 1;
+      item(out, depth);
       skip_space();
-      if (peek() == '*') {
-        ++i_;
-        skip_space();
-        count = integer("a repeat COUNT (1-" + std::to_string(kMaxCount) + ")");
-        if (count < 1 || count > kMaxCount)
-          fail("repeat COUNT must be 1-" + std::to_string(kMaxCount) + ", got " + std::to_string(count));
-      }
-      script.steps.insert(script.steps.end(), static_cast<std::size_t>(count), step);
-      skip_space();
-      if (at_end()) break;
+      if (at_end() || (depth > 0 && peek() == ')')) return;
+      if (out.cycle) fail("a group repeated for ever, '(...)*', must be the script's last item, got " + got());
+      if (peek() == ')') fail("')' closes no '('");
       if (peek() != ',') fail("expected ',' or '*COUNT' after a step, got " + got());
       ++i_;
       skip_space();
     }
-    return script;
   }
 
- private:
+  void item(Script& out, int depth) {
+    if (peek() == '(') return group(out, depth);
+    const Step step = atom();
+    skip_space();
+    append(out, {step}, peek() == '*' ? count() : 1);
+  }
+
+  void group(Script& out, int depth) {
+    if (depth + 1 > kMaxDepth) fail("groups nest deeper than " + std::to_string(kMaxDepth));
+    const std::size_t open = i_++;
+    skip_space();
+    if (at_end()) unclosed(open);
+    if (peek() == ')') fail("expected a step in the group, got " + got());
+    Script inner;
+    sequence(inner, depth + 1);
+    if (at_end()) unclosed(open);
+    ++i_;  // ')'
+    skip_space();
+    if (peek() != '*') return append(out, inner.steps, 1);
+    ++i_;
+    skip_space();
+    if (std::isdigit(static_cast<unsigned char>(peek()))) return append(out, inner.steps, bounded_count());
+    if (depth > 0) fail("a group repeated for ever, '(...)*', must be the script's last item, got " + got());
+    out.cycle = out.steps.size();
+    append(out, inner.steps, 1);
+  }
+
+  [[noreturn]] void unclosed(std::size_t open) {
+    i_ = open;
+    fail("this '(' is never closed");
+  }
+
+  int count() {
+    ++i_;  // '*'
+    skip_space();
+    return bounded_count();
+  }
+
+  int bounded_count() {
+    const int n = integer("a repeat COUNT (1-" + std::to_string(kMaxCount) + ")");
+    if (n < 1 || n > kMaxCount) fail("repeat COUNT must be 1-" + std::to_string(kMaxCount) + ", got " + std::to_string(n));
+    return n;
+  }
+
+  void append(Script& out, const std::vector<Step>& steps, int times) {
+    if (out.steps.size() + steps.size() * static_cast<std::size_t>(times) > kMaxSteps)
+      fail("the script expands to more than " + std::to_string(kMaxSteps) + " steps");
+    for (int t = 0; t < times; ++t) out.steps.insert(out.steps.end(), steps.begin(), steps.end());
+  }
+
   Step atom() {
-    Step step;
-    if (std::isdigit(static_cast<unsigned char>(peek()))) {
-      const std::size_t start = i_;
-      step.status = integer("a status");
-      if (i_ - start != 3 || !valid_status(step.status)) {
-        i_ = start;
-        fail("expected a status 200-299 or 400-599, got " + got());
-      }
-      if (peek() == ':') {
-        ++i_;
-        const std::size_t from = i_;
-        while (!at_end() && code_char(peek())) ++i_;
-        if (i_ == from) fail("expected an error CODE after ':', got " + got());
-        step.code = std::string(s_.substr(from, i_ - from));
-      }
-      if (peek() == '@') {
-        ++i_;
-        step.retry_after_s = seconds();
-      }
-      return step;
-    }
+    if (std::isdigit(static_cast<unsigned char>(peek()))) return status_atom();
     const std::size_t from = i_;
-    while (!at_end() && std::isalpha(static_cast<unsigned char>(peek()))) ++i_;
+    while (!at_end() && word_char(peek())) ++i_;
     const std::string_view word = s_.substr(from, i_ - from);
     const auto kind = step_kind_from_name(word);
     if (word.empty() || !kind || *kind == StepKind::Status) {
       i_ = from;
       fail("expected a status or one of " + valid_words() + ", got " + got());
     }
-    step.kind = *kind;
-    if (row_of(*kind).arg == StepArg::Seconds) {
-      if (peek() != '@') fail("'" + std::string(word) + "' needs @SECONDS, got " + got());
-      ++i_;
-      step.seconds = seconds();
-    } else if (peek() == '@' || peek() == ':') {
-      fail("'" + std::string(word) + "' takes no argument, got " + got());
+    Step step{.kind = *kind};
+    switch (row_of(*kind).arg) {
+      case StepArg::Seconds:
+        if (peek() != '@') fail("'" + std::string(word) + "' needs @SECONDS, got " + got());
+        ++i_;
+        step.seconds = seconds();
+        break;
+      case StepArg::Chunks:
+        if (peek() != ':') fail("'" + std::string(word) + "' needs :CHUNKS, got " + got());
+        ++i_;
+        step.chunks = chunks();
+        break;
+      case StepArg::None:
+        if (peek() == '@' || peek() == ':') fail("'" + std::string(word) + "' takes no argument, got " + got());
+        break;
     }
     return step;
+  }
+
+  Step status_atom() {
+    Step step;
+    const std::size_t start = i_;
+    step.status = integer("a status");
+    if (i_ - start != 3 || !valid_status(step.status)) {
+      i_ = start;
+      fail("expected a status 200-299 or 400-599, got " + got());
+    }
+    if (peek() == ':') {
+      ++i_;
+      const std::size_t from = i_;
+      while (!at_end() && code_char(peek())) ++i_;
+      if (i_ == from) fail("expected an error CODE after ':', got " + got());
+      step.code = std::string(s_.substr(from, i_ - from));
+    }
+    if (peek() == '@') {
+      ++i_;
+      step.retry_after_s = seconds();
+    }
+    if (peek() == '=') {
+      if (step.status >= 300) fail("only a 2xx status carries =\"TEXT\", got " + got());
+      ++i_;
+      step.text = text();
+    }
+    return step;
+  }
+
+  // A JSON string literal: "hello, \"world\"".
+  std::string text() {
+    const std::size_t from = i_;
+    if (peek() != '"') fail("expected TEXT as a JSON string like \"hello\", got " + got());
+    std::size_t end = from + 1;
+    while (end < s_.size() && s_[end] != '"') end += s_[end] == '\\' ? 2 : 1;
+    if (end >= s_.size()) fail("this TEXT string is never closed");
+    const auto j = nlohmann::json::parse(s_.substr(from, end + 1 - from), nullptr, false);
+    if (j.is_discarded() || !j.is_string()) fail("TEXT is not a valid JSON string: " + got());
+    i_ = end + 1;
+    return j.get<std::string>();
+  }
+
+  int chunks() {
+    const std::size_t from = i_;
+    const int n = integer("CHUNKS (0-" + std::to_string(kMaxChunks) + ")");
+    if (n < 0 || n > kMaxChunks) {
+      i_ = from;
+      fail("CHUNKS must be 0-" + std::to_string(kMaxChunks) + ", got " + got());
+    }
+    return n;
   }
 
   int integer(const std::string& what) {
@@ -150,114 +254,48 @@ std::string format_seconds(double s) {
   return ec == std::errc() ? std::string(buf, ptr) : "0";
 }
 
-[[noreturn]] void json_fail(const std::string& pointer, const std::string& what) {
-  throw ScriptError(pointer.empty() ? "/" : pointer, what);
-}
-
-double json_seconds(const nlohmann::json& j, const std::string& pointer) {
-  if (!j.is_number() || j.get<double>() < 0 || j.get<double>() > kMaxSeconds)
-    json_fail(pointer, "expected seconds 0-" + std::to_string(static_cast<int>(kMaxSeconds)) + ", got " + j.dump());
-  return j.get<double>();
-}
-
-// {"status":429,"code":"x","retry_after":0.25,"count":2} or {"fault":"slow","seconds":1}
-Script step_object(const nlohmann::json& j, const std::string& pointer) {
-  Step step;
-  int count = 1;
-  const bool has_status = j.contains("status"), has_fault = j.contains("fault");
-  if (has_status == has_fault) json_fail(pointer, "a step object needs exactly one of \"status\" or \"fault\"");
-  for (const auto& [field, value] : j.items()) {
-    const std::string at = pointer + "/" + field;
-    if (field == "status") {
-      if (!value.is_number_integer() || !valid_status(value.get<int>()))
-        json_fail(at, "expected a status 200-299 or 400-599, got " + value.dump());
-      step.status = value.get<int>();
-    } else if (field == "code") {
-      if (!value.is_string() && !value.is_null()) json_fail(at, "expected a string, got " + value.dump());
-      if (value.is_string()) step.code = value.get<std::string>();
-    } else if (field == "retry_after") {
-      step.retry_after_s = json_seconds(value, at);
-    } else if (field == "fault") {
-      const auto kind = value.is_string() ? step_kind_from_name(value.get<std::string>()) : std::nullopt;
-      if (!kind || *kind == StepKind::Status)
-        json_fail(at, "expected one of " + valid_words() + ", got " + value.dump());
-      step.kind = *kind;
-    } else if (field == "seconds") {
-      step.seconds = json_seconds(value, at);
-    } else if (field == "count") {
-      if (!value.is_number_integer() || value.get<int>() < 1 || value.get<int>() > kMaxCount)
-        json_fail(at, "expected a count 1-" + std::to_string(kMaxCount) + ", got " + value.dump());
-      count = value.get<int>();
-    } else {
-      json_fail(at, "unknown field; expected status, code, retry_after, fault, seconds or count");
-    }
+std::string joined(std::vector<Step>::const_iterator from, std::vector<Step>::const_iterator to) {
+  std::string out;
+  for (auto it = from; it != to; ++it) {
+    if (!out.empty()) out += ",";
+    out += to_string(*it);
   }
-  if (step.kind != StepKind::Status && (step.code || step.retry_after_s))
-    json_fail(pointer, "\"code\" and \"retry_after\" go with \"status\" only");
-  if (step.kind != StepKind::Slow && j.contains("seconds"))
-    json_fail(pointer + "/seconds", "only the slow fault takes seconds");
-  if (step.kind == StepKind::Slow && !j.contains("seconds"))
-    json_fail(pointer, "the slow fault needs \"seconds\"");
-  return Script{std::vector<Step>(static_cast<std::size_t>(count), step)};
-}
-
-Script dsl_at(const std::string& text, const std::string& pointer) {
-  try {
-    return parse_script(text);
-  } catch (const ScriptError& e) {
-    throw ScriptError(pointer.empty() ? "/" : pointer, e.what());
-  }
+  return out;
 }
 
 }  // namespace
 
 Script parse_script(std::string_view dsl) { return Parser(dsl).parse(); }
 
+Step parse_step(std::string_view dsl) { return Parser(dsl).parse_one(); }
+
 std::string to_string(const Step& step) {
   if (step.kind != StepKind::Status) {
     std::string out(name(step.kind));
     if (row_of(step.kind).arg == StepArg::Seconds) out += "@" + format_seconds(step.seconds);
+    if (row_of(step.kind).arg == StepArg::Chunks) out += ":" + std::to_string(step.chunks);
     return out;
   }
   std::string out = std::to_string(step.status);
   if (step.code) out += ":" + *step.code;
   if (step.retry_after_s) out += "@" + format_seconds(*step.retry_after_s);
+  if (step.text) out += "=" + quoted(*step.text);
   return out;
 }
 
 std::string to_string(const Script& script) {
-  std::string out;
-  for (const auto& step : script.steps) {
-    if (!out.empty()) out += ",";
-    out += to_string(step);
-  }
-  return out;
+  const auto& s = script.steps;
+  if (!script.cycle || *script.cycle + 1 >= s.size()) return joined(s.begin(), s.end());
+  const auto cycle = s.begin() + static_cast<std::ptrdiff_t>(*script.cycle);
+  const std::string head = joined(s.begin(), cycle);
+  return (head.empty() ? "" : head + ",") + "(" + joined(cycle, s.end()) + ")*";
 }
 
 nlohmann::json to_json(const Step& step) { return to_string(step); }
 
-Script script_from_json(const nlohmann::json& j, const std::string& pointer) {
-  if (j.is_string()) return dsl_at(j.get<std::string>(), pointer);
-  if (j.is_object()) return step_object(j, pointer);
-  if (j.is_array()) {
-    if (j.empty()) json_fail(pointer, "expected at least one step");
-    Script script;
-    for (std::size_t i = 0; i < j.size(); ++i) {
-      Script part = script_from_json(j[i], pointer + "/" + std::to_string(i));
-      script.steps.insert(script.steps.end(), part.steps.begin(), part.steps.end());
-    }
-    return script;
-  }
-  json_fail(pointer, "expected a step DSL string, a step object or an array of steps, got " + j.dump());
-}
-
-Responses responses_from_json(const nlohmann::json& j, const std::string& pointer) {
-  if (!j.is_object()) json_fail(pointer, "expected an object of attempt key patterns to scripts");
-  Responses out;
-  for (const auto& [key, value] : j.items()) {
-    if (key.empty()) json_fail(pointer + "/", "an attempt key pattern cannot be empty");
-    out.emplace(key, script_from_json(value, pointer + "/" + key));
-  }
+nlohmann::json responses_to_json(const Responses& responses) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, script] : responses) out[key] = to_string(script);
   return out;
 }
 

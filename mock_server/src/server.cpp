@@ -1,10 +1,14 @@
 #include "xph/mock/server.hpp"
 
+#include <netdb.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <map>
 #include <stdexcept>
 #include <thread>
 
@@ -13,11 +17,12 @@
 
 #include "admin_routes.hpp"
 #include "elastic_pool.hpp"
+#include "endpoints.hpp"
 #include "httplib_exchange.hpp"
 #include "openai.hpp"
 #include "state.hpp"
-#include "step_kinds.hpp"
 #include "stop_signal.hpp"
+#include "xph/mock/step_kinds.hpp"
 
 namespace xph::mock {
 namespace {
@@ -25,7 +30,7 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxThreads = 4096;
-constexpr int kMaxN = 128;
+constexpr std::size_t kMaxHeaderValue = 256;
 
 std::string bearer_token(const httplib::Request& req) {
   const std::string auth = req.get_header_value("Authorization");
@@ -42,56 +47,75 @@ std::optional<std::string> key_in(std::string_view text) {
   return std::string(text.substr(open + kOpen.size(), close - open - kOpen.size()));
 }
 
-std::string text_of(const json& content) {
-  if (content.is_string()) return content.get<std::string>();
-  std::string out;
-  if (content.is_array())
-    for (const auto& part : content)
-      if (part.is_object() && part.contains("text") && part["text"].is_string()) out += part["text"].get<std::string>();
+// The headers a client library sets about itself and its retries.
+bool journaled_header(const std::string& lower) {
+  return lower == "x-xph-key" || lower == "user-agent" || lower == "idempotency-key" ||
+         lower.rfind("x-stainless-", 0) == 0 || lower.rfind("openai-", 0) == 0;
+}
+
+std::map<std::string, std::string> client_headers(const httplib::Request& req) {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, value] : req.headers) {
+    std::string lower = name;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (journaled_header(lower)) out[lower] = value.substr(0, kMaxHeaderValue);
+  }
   return out;
 }
 
-// `[xph:KEY]` in the last user message or the prompt; else X-Xph-Key; else `_`.
-std::string attempt_key(const json& body, Endpoint ep, const httplib::Request& req) {
-  std::string text;
-  if (ep == Endpoint::Chat) {
-    const auto& messages = body["messages"];
-    for (auto it = messages.rbegin(); it != messages.rend(); ++it)
-      if (it->is_object() && it->value("role", "") == "user") {
-        text = text_of(it->value("content", json()));
-        break;
-      }
-  } else {
-    const auto& prompt = body["prompt"];
-    text = prompt.is_array() && !prompt.empty() ? text_of(prompt.back()) : text_of(prompt);
-  }
-  if (auto key = key_in(text)) return *key;
-  if (req.has_header("X-Xph-Key")) return req.get_header_value("X-Xph-Key");
-  return "_";
+// What the journal knows of a request before it is read.
+JournalEntry arrival(const httplib::Request& req, const httplib::Response& res, double t_ms) {
+  JournalEntry entry;
+  entry.t_ms = t_ms;
+  entry.tenant = bearer_token(req);
+  entry.method = req.method;
+  entry.path = req.path;
+  entry.request_id = res.get_header_value("x-request-id");
+  entry.body = req.body.substr(0, JournalEntry::kMaxBody);
+  entry.headers = client_headers(req);
+  return entry;
 }
 
-struct BadRequest {
-  std::string message;
-  std::optional<std::string> param;
-};
+// The request as the endpoint reads it; the key from its text, else
+// X-Xph-Key, else `_`.
+Turn read_turn(const json& body, const EndpointRow& ep, const httplib::Request& req, const std::string& request_id) {
+  Turn turn;
+  turn.endpoint = ep.endpoint;
+  turn.model = body["model"].get<std::string>();
+  const std::string text = ep.read(body, turn);
+  if (auto key = key_in(text))
+    turn.key = *key;
+  else
+    turn.key = req.has_header("X-Xph-Key") ? req.get_header_value("X-Xph-Key") : "_";
+  turn.id = request_id.rfind("req_", 0) == 0 ? request_id.substr(4) : request_id;
+  turn.created = std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::system_clock::now().time_since_epoch()).count();
+  return turn;
+}
 
-// What OpenAI itself refuses before any model runs.
-std::optional<BadRequest> validate(const json& body, Endpoint ep) {
-  if (body.is_discarded() || !body.is_object())
-    return BadRequest{"We could not parse the JSON body of your request. The OpenAI API expects a JSON object.", {}};
-  if (!body.contains("model") || !body["model"].is_string())
-    return BadRequest{"you must provide a model parameter", "model"};
-  if (ep == Endpoint::Chat && (!body.contains("messages") || !body["messages"].is_array()))
-    return BadRequest{"'messages' is a required property and must be an array", "messages"};
-  if (ep == Endpoint::Completions &&
-      (!body.contains("prompt") || !(body["prompt"].is_string() || body["prompt"].is_array())))
-    return BadRequest{"'prompt' is a required property and must be a string or an array", "prompt"};
-  if (body.contains("n") && !body["n"].is_null() &&
-      (!body["n"].is_number_integer() || body["n"].get<long>() < 1 || body["n"].get<long>() > kMaxN))
-    return BadRequest{"n must be an integer from 1 to " + std::to_string(kMaxN), "n"};
-  if (body.contains("stream") && !body["stream"].is_null() && !body["stream"].is_boolean())
-    return BadRequest{"stream must be a boolean", "stream"};
-  return std::nullopt;
+// Why `host:port` cannot be bound, asked of the system directly: httplib
+// only says that it failed.
+std::string bind_failure(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0)
+    return ::gai_strerror(rc);
+  std::string reason = "the system refused the address";
+  for (const addrinfo* a = found; a; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      reason = std::strerror(errno);
+      continue;
+    }
+    const int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd, 1) != 0) reason = std::strerror(errno);
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return reason;
 }
 
 std::string openai_error_for(int status, const httplib::Request& req) {
@@ -116,7 +140,7 @@ bool is_loopback(const std::string& host) {
 struct Server::Impl {
   explicit Impl(ServerOptions o) : options(std::move(o)), state(options.responses, options.journal_path) {}
 
-  void handle_completion(const httplib::Request& req, httplib::Response& res, Endpoint ep);
+  void handle_scripted(const httplib::Request& req, httplib::Response& res, const EndpointRow& ep);
   std::string next_request_id();
   void configure();
 
@@ -141,14 +165,9 @@ std::string Server::Impl::next_request_id() {
   return buf;
 }
 
-void Server::Impl::handle_completion(const httplib::Request& req, httplib::Response& res, Endpoint ep) {
+void Server::Impl::handle_scripted(const httplib::Request& req, httplib::Response& res, const EndpointRow& ep) {
   const auto began = std::chrono::steady_clock::now();
-  JournalEntry entry;
-  entry.t_ms = state.elapsed_ms();
-  entry.tenant = bearer_token(req);
-  entry.method = req.method;
-  entry.path = req.path;
-  entry.request_id = res.get_header_value("x-request-id");
+  JournalEntry entry = arrival(req, res, state.elapsed_ms());
   auto finish = [&] {
     entry.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
     state.record(std::move(entry));
@@ -164,12 +183,7 @@ void Server::Impl::handle_completion(const httplib::Request& req, httplib::Respo
     return finish();
   }
 
-  Turn turn;
-  turn.endpoint = ep;
-  turn.model = body["model"].get<std::string>();
-  turn.n = body.contains("n") && !body["n"].is_null() ? body["n"].get<int>() : 1;
-  turn.stream = body.value("stream", false) == true;
-  turn.key = attempt_key(body, ep, req);
+  Turn turn = read_turn(body, ep, req, entry.request_id);
   const auto [step, k] = state.next(entry.tenant, turn.key);
   turn.k = k;
 
@@ -178,12 +192,12 @@ void Server::Impl::handle_completion(const httplib::Request& req, httplib::Respo
   entry.model = turn.model;
   entry.n = turn.n;
   entry.stream = turn.stream;
-  entry.step = to_string(step);
+  entry.step = step;
   if (step.kind != StepKind::Status) entry.fault = std::string(name(step.kind));
 
   HttplibExchange ex(req, res, stop_signal, options.hang_max);
   try {
-    serve(step, turn, ex);
+    row_of(step.kind).serve(step, turn, ex);
   } catch (...) {
     // Journaled all the same: a begun request never journaled would keep a
     // harness waiting for it (wait_settled) and look like a client in flight.
@@ -218,10 +232,9 @@ void Server::Impl::configure() {
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  http.Post("/v1/chat/completions",
-            [this](const httplib::Request& q, httplib::Response& s) { handle_completion(q, s, Endpoint::Chat); });
-  http.Post("/v1/completions",
-            [this](const httplib::Request& q, httplib::Response& s) { handle_completion(q, s, Endpoint::Completions); });
+  for (const EndpointRow& ep : endpoints())
+    http.Post(std::string(ep.path),
+              [this, &ep](const httplib::Request& q, httplib::Response& s) { handle_scripted(q, s, ep); });
   http.Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(openai::models(), "application/json");
   });
@@ -267,7 +280,8 @@ void Server::start() {
   else
     impl_->port = http.bind_to_port(impl_->options.host, impl_->options.port) ? impl_->options.port : -1;
   if (impl_->port <= 0)
-    throw std::runtime_error("cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port));
+    throw EnvironmentError("cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port) +
+                           ": " + bind_failure(impl_->options.host, impl_->options.port));
   // httplib listens with a backlog of 5: 64 clients connecting at once
   // overflow it and some lose their first request. Listening again on the
   // same socket only raises the backlog.
@@ -296,6 +310,7 @@ std::string Server::base_url() const {
 void Server::put_tenant(const std::string& token, Responses responses) {
   impl_->state.put_tenant(token, std::move(responses));
 }
+std::optional<Responses> Server::tenant(const std::string& token) const { return impl_->state.tenant(token); }
 bool Server::drop_tenant(const std::string& token) { return impl_->state.drop_tenant(token); }
 std::vector<JournalEntry> Server::journal(const std::optional<std::string>& tenant) const {
   return impl_->state.journal(tenant);

@@ -6,13 +6,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "xph/mock/server.hpp"
+
 namespace xph::mock {
 
 State::State(Responses defaults, const std::optional<std::string>& journal_path)
     : defaults_(std::make_shared<const Responses>(std::move(defaults))) {
   if (journal_path) {
     file_ = std::fopen(journal_path->c_str(), "a");
-    if (!file_) throw std::runtime_error(*journal_path + ": cannot open journal: " + std::strerror(errno));
+    if (!file_) throw EnvironmentError(*journal_path + ": cannot open journal: " + std::strerror(errno));
     writer_ = std::thread([this] { write_file(); });
   }
 }
@@ -71,6 +73,13 @@ State::Turn State::next(const std::string& tenant, const std::string& key) {
 void State::put_tenant(const std::string& token, Responses responses) {
   std::lock_guard lock(mu_);
   tenants_[token] = Tenant{std::make_shared<const Responses>(std::move(responses)), {}};
+}
+
+std::optional<Responses> State::tenant(const std::string& token) const {
+  std::lock_guard lock(mu_);
+  const auto it = tenants_.find(token);
+  if (it == tenants_.end() || !it->second.responses) return std::nullopt;
+  return *it->second.responses;
 }
 
 bool State::drop_tenant(const std::string& token) {

@@ -32,6 +32,7 @@ class State {
   Turn next(const std::string& tenant, const std::string& key);
 
   void put_tenant(const std::string& token, Responses responses);
+  std::optional<Responses> tenant(const std::string& token) const;  // its own script, if put
   bool drop_tenant(const std::string& token);
   void record(JournalEntry entry);  // assigns seq; appends to the file too
   std::pair<std::uint64_t, std::uint64_t> activity(const std::string& tenant) const;  // begun, finished

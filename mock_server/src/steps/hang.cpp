@@ -1,6 +1,6 @@
 // hang: no answer until the client gives up, bounded by the server's hang_max;
 // then the connection is closed with nothing sent.
-#include "../step_kinds.hpp"
+#include "steps.hpp"
 
 namespace xph::mock {
 
@@ -8,5 +8,7 @@ void serve_hang(const Step&, const Turn&, Exchange& ex) {
   ex.hold();
   ex.drop();
 }
+ClientView view_hang(const Step&, const ViewContext&) { return {Seen::Timeout}; }
+Step draw_hang(Dice&) { return {.kind = StepKind::Hang}; }
 
 }  // namespace xph::mock

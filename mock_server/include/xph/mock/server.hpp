@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,14 @@
 namespace xph::mock {
 
 bool is_loopback(const std::string& host);
+
+// The machine refused what the server needs: a port, a file. what() is one
+// line naming it and the system's reason, e.g.
+// "cannot listen on 127.0.0.1:8089: Address already in use".
+class EnvironmentError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -36,18 +45,22 @@ struct ServerOptions {
 
 class Server {
  public:
+  // Throws EnvironmentError when the journal file cannot be opened.
   explicit Server(ServerOptions options = {});
   ~Server();  // stops if running
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
   // Binds and starts serving on background threads; returns once the port
-  // accepts connections. Throws std::runtime_error when it cannot bind.
+  // accepts connections. Throws EnvironmentError when it cannot bind.
   void start();
   int port() const;
   std::string base_url() const;  // http://HOST:PORT
 
   void put_tenant(const std::string& token, Responses responses);
+  // The tenant's own script, as put; nullopt for a token never put (which
+  // gets the start-up script).
+  std::optional<Responses> tenant(const std::string& token) const;
   bool drop_tenant(const std::string& token);
   std::vector<JournalEntry> journal(const std::optional<std::string>& tenant = std::nullopt) const;
   void reset();  // forget every counter and the journal; scripts stay
