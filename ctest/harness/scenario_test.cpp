@@ -26,12 +26,12 @@ TEST(Scenario, DefaultsFollowTheContract) {
   EXPECT_EQ(s.parallel_attempts, 1);
   EXPECT_EQ(s.generations, std::vector<int>{1});
   EXPECT_EQ(s.modes, std::vector<Mode>{Mode::N});
-  EXPECT_EQ(s.endpoint, "chat");
+  EXPECT_EQ(s.endpoint, xph::mock::Endpoint::Chat);
   EXPECT_EQ(s.timeout_s, 30);
   EXPECT_EQ(s.retry, RetryPolicy{});
   EXPECT_EQ(to_json(s.retry)["retry_on"],
             json::parse(R"([408, 409, 429, 500, 502, 503, 504, "connection", "timeout"])"));
-  EXPECT_EQ(s.expected_for("anything"), "PASS");
+  EXPECT_EQ(s.expected_for("anything", "x/g1/n"), Verdict::Pass);
 }
 
 TEST(Scenario, ExpandsGenerationsTimesModesIntoCaseIds) {
@@ -41,8 +41,25 @@ TEST(Scenario, ExpandsGenerationsTimesModesIntoCaseIds) {
   std::vector<std::string> ids;
   for (const auto& c : expand(s)) ids.push_back(c.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"x/g1/n", "x/g1/loop", "x/g3/n", "x/g3/loop"}));
-  EXPECT_EQ(s.expected_for("ref"), "PASS");
-  EXPECT_EQ(s.expected_for("other"), "HANG");
+  EXPECT_EQ(s.expected_for("ref", "x/g1/n"), Verdict::Pass);
+  EXPECT_EQ(s.expected_for("other", "x/g3/loop"), Verdict::Hang);
+}
+
+// One SUT may do different things in different cases of a scenario (garak
+// 481717e3 sends a request too many at one generation only).
+TEST(Scenario, ExpectationsMayNameCasesByGlob) {
+  const auto s = parse_scenario(json::parse(R"({"name":"x","probes":[{"name":"p"}],"generations":[1,3],
+      "start_methods":["fork","spawn"],
+      "expect":{"default":"PASS","a":{"g1/*":"RETRY_POLICY"},"b":{"*":"CRASH","*/spawn":"HANG","g3/n/spawn":"LOST"}}})"),
+                                "s.json");
+  EXPECT_EQ(s.expected_for("a", "x/g1/n/fork"), Verdict::RetryPolicy);
+  EXPECT_EQ(s.expected_for("a", "x/g3/n/fork"), Verdict::Pass);  // no glob of its own matches: default
+  EXPECT_EQ(s.expected_for("b", "x/g1/n/fork"), Verdict::Crash);
+  EXPECT_EQ(s.expected_for("b", "x/g1/n/spawn"), Verdict::Hang);
+  EXPECT_EQ(s.expected_for("b", "x/g3/n/spawn"), Verdict::Lost);  // the longest glob wins
+  EXPECT_EQ(error_of(R"({"name":"x","probes":[{"name":"p"}],"expect":{"a":{"g1/*":"PAS"}}})"),
+            "s.json: /expect/a/g1/*: expected a verdict (TRANSPORT_BROKEN, HANG, CRASH, LOST, MISMATCH, "
+            "RETRY_POLICY, VACUOUS, PASS), got \"PAS\"");
 }
 
 TEST(Scenario, StartMethodsAreCasesToo) {

@@ -314,7 +314,7 @@ json make_spec(const Case& c, const std::string& base_url, const std::string& ap
           {"base_url", base_url + "/v1"},
           {"api_key", api_key},
           {"model", "xph-mock"},
-          {"endpoint", s.endpoint},
+          {"endpoint", mock::name(s.endpoint)},
           {"generations", c.generations},
           {"multi_generation", name(c.mode)},
           {"start_method", name(c.start_method)},

@@ -1,5 +1,7 @@
 #include "xph/harness/scenario.hpp"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -195,10 +197,18 @@ std::optional<StartMethod> start_method_from_name(std::string_view text) {
   return std::nullopt;
 }
 
-std::string Scenario::expected_for(const std::string& sut) const {
-  if (auto it = expect.find(sut); it != expect.end()) return it->second;
-  if (auto it = expect.find("default"); it != expect.end()) return it->second;
-  return "PASS";
+Verdict Scenario::expected_for(const std::string& sut, const std::string& case_id) const {
+  const std::string tail = case_id.size() > name.size() + 1 ? case_id.substr(name.size() + 1) : case_id;
+  for (const std::string& who : {sut, std::string("default")}) {
+    const auto it = expect.find(who);
+    if (it == expect.end()) continue;
+    const std::pair<const std::string, Verdict>* best = nullptr;
+    for (const auto& entry : it->second)
+      if (::fnmatch(entry.first.c_str(), tail.c_str(), 0) == 0 && (!best || entry.first.size() > best->first.size()))
+        best = &entry;
+    if (best) return best->second;
+  }
+  return Verdict::Pass;
 }
 
 Scenario parse_scenario(const json& j, const std::string& file) {
@@ -263,9 +273,11 @@ Scenario parse_scenario(const json& j, const std::string& file) {
     }
   }
   if (r.has("endpoint")) {
-    s.endpoint = r.string("endpoint", false);
-    if (s.endpoint != "chat" && s.endpoint != "completions")
-      r.fail("endpoint", "expected \"chat\" or \"completions\", got \"" + s.endpoint + "\"");
+    const std::string endpoint = r.string("endpoint", false);
+    const auto parsed = mock::endpoint_from_name(endpoint);
+    if (!parsed)
+      r.fail("endpoint", "expected \"chat\", \"completions\", \"embeddings\" or \"responses\", got \"" + endpoint + "\"");
+    s.endpoint = *parsed;
   }
   s.retry = parse_retry(r);
   s.timeout_s = r.number("timeout_s", 0.1, 3600, 30);
@@ -282,10 +294,19 @@ Scenario parse_scenario(const json& j, const std::string& file) {
   s.differential = r.boolean("differential", false);
   if (r.has("expect")) {
     Reader e(r.at("expect"), file, "/expect");
-    for (const auto& [sut, v] : r.at("expect").items()) {
-      if (!v.is_string() || !verdict_from_name(v.get<std::string>()))
-        e.fail(sut, "expected a verdict (" + verdict_names() + "), got " + v.dump());
-      s.expect[sut] = v.get<std::string>();
+    auto verdict = [&](const json& v, const std::string& field) {
+      const auto parsed = v.is_string() ? verdict_from_name(v.get<std::string>()) : std::nullopt;
+      if (!parsed) e.fail(field, "expected a verdict (" + verdict_names() + "), got " + v.dump());
+      return *parsed;
+    };
+    for (const auto& item : r.at("expect").items()) {
+      const std::string& sut = item.key();
+      if (!item.value().is_object()) {
+        s.expect[sut]["*"] = verdict(item.value(), sut);
+        continue;
+      }
+      if (item.value().empty()) e.fail(sut, "expected a verdict, or an object of case-id globs to verdicts");
+      for (const auto& [glob, v] : item.value().items()) s.expect[sut][glob] = verdict(v, sut + "/" + glob);
     }
   }
   return s;

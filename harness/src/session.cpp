@@ -51,8 +51,9 @@ CaseReport run_job(const Job& job, mock::Server& server, const SessionOptions& o
   r.verdict = j.primary;
   r.flags = j.flags;
   r.findings = j.findings;
-  r.expected = s.expected_for(r.sut);
-  r.met = r.expected == name(r.verdict);
+  const Verdict expected = s.expected_for(r.sut, job.c.id);
+  r.expected = std::string(name(expected));
+  r.met = expected == r.verdict;
   r.duration_s = seconds;
   if (!r.met) r.sut_stderr = run.stderr_text;
   r.replay = options.program + " run " + shell_quote(s.file) + " " + job.sut->replay_args + " --filter " +

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "xph/harness/verdict.hpp"
+#include "xph/mock/endpoint.hpp"
 #include "xph/mock/step.hpp"
 
 namespace xph::harness {
@@ -62,16 +64,20 @@ struct Scenario {
   std::vector<int> generations = {1};
   std::vector<Mode> modes = {Mode::N};
   std::vector<StartMethod> start_methods = {StartMethod::Fork};
-  std::string endpoint = "chat";
+  mock::Endpoint endpoint = mock::Endpoint::Chat;
   RetryPolicy retry;
   double timeout_s = 30;
   double request_timeout_s = 2;  // extension: per-request client timeout in the spec
   mock::Responses responses = {{"*", mock::Script{{mock::Step{}}}}};
   nlohmann::json responses_json = {{"*", "200"}};
   bool differential = false;
-  std::map<std::string, std::string> expect;  // SUT name (or "default") -> verdict name
+  // SUT name (or "default") -> case-id globs (over the id after "NAME/", as
+  // "g1/*" or "*/spawn"; a plain verdict is "*") -> the verdict expected.
+  std::map<std::string, std::map<std::string, Verdict>> expect;
 
-  std::string expected_for(const std::string& sut) const;
+  // The most specific expectation: the SUT's own before "default", and of
+  // its globs the longest that matches the case; PASS when none.
+  Verdict expected_for(const std::string& sut, const std::string& case_id) const;
 };
 
 // One run of a SUT: a scenario at one generations value and mode. A
