@@ -11,9 +11,10 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "xph/harness/oracle.hpp"
-#include "xph/harness/result.hpp"
-#include "xph/harness/scenario.hpp"
+#include "xph/harness/judge/judge.hpp"
+#include "xph/harness/model/result.hpp"
+#include "xph/harness/model/scenario.hpp"
+#include "xph/harness/model/spec.hpp"
 #include "xph/mock/server.hpp"
 #include "xph/mock/step.hpp"
 

@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "xph/harness/fuzz.hpp"
+#include "xph/harness/fuzz/fuzz_case.hpp"
 
 using namespace xph::harness;
 using xph::mock::Step;
@@ -23,8 +23,8 @@ TEST(FuzzGenerate, SameSeedSameCasesInAnyOrder) {
 // library (no std:: distributions), so this holds on every machine.
 TEST(FuzzGenerate, SeedOneCaseZeroIsStable) {
   EXPECT_EQ(generate_case(1, 0).summary(),
-            "2 probe(s) (s0 x1, p1 x6), parallel_attempts 4, g1/n, max_tries 3, responses p1#1=200,403 "
-            "p1#3=401,401 p1#5=200");
+            "2 probe(s) (s0 x1, p1 x6), parallel_attempts 4, g1/n/forkserver, max_tries 3, responses "
+            "p1#1=200,403 p1#3=401,401 p1#5=200");
 }
 
 TEST(FuzzGenerate, CasesAreValidScenariosAndCoverTheInterestingShapes) {
@@ -40,9 +40,9 @@ TEST(FuzzGenerate, CasesAreValidScenariosAndCoverTheInterestingShapes) {
     EXPECT_LE(c.generations, 4);
     if (c.probes.size() > 1 && c.probes[0].attempts == 1 && c.probes[1].attempts > 1 && c.parallel_attempts > 1)
       ++single_before_pooled;
-    for (const auto& [key, steps] : c.scripts) {
+    for (const auto& [key, script] : c.scripts) {
       bool retryable_seen = false;
-      for (const auto& s : steps) {
+      for (const auto& s : script.steps) {
         kinds.insert(s.kind);
         if (s.kind == StepKind::Status) statuses.insert(s.status);
         if (s.kind == StepKind::Status && s.status >= 400 && c.parallel_attempts > 1) ++pooled_errors;
@@ -94,7 +94,7 @@ TEST(FuzzShrink, ReachesTheKnownMinimumOfASyntheticFailure) {
       for (int i = 0; i < p.attempts; ++i) {
         const auto it = c.scripts.find(p.name + "#" + std::to_string(i));
         if (it == c.scripts.end()) continue;
-        for (const Step& s : it->second)
+        for (const Step& s : it->second.steps)
           if (s.kind == StepKind::Status && s.status >= 400 && s.status < 500) return true;
       }
     }
@@ -115,7 +115,7 @@ TEST(FuzzShrink, ReachesTheKnownMinimumOfASyntheticFailure) {
     EXPECT_EQ(m.mode, Mode::N);
     EXPECT_EQ(m.retry.max_tries, 1);
     ASSERT_EQ(m.scripts.size(), 1u) << m.summary();
-    const auto& steps = m.scripts.begin()->second;
+    const auto& steps = m.scripts.begin()->second.steps;
     ASSERT_EQ(steps.size(), 1u);
     EXPECT_EQ(steps[0], (Step{StepKind::Status, 400, {}, {}, 0})) << m.summary();
   }
@@ -131,7 +131,7 @@ TEST(FuzzShrink, CanonicalFormDropsWhatCannotMatter) {
   c.parallel_attempts = 5;
   c.generations = 1;
   c.mode = Mode::Loop;
-  c.scripts["second#0"] = {Step{StepKind::Status, 404, {}, {}, 0}};
+  c.scripts["second#0"] = xph::mock::Script{{Step{StepKind::Status, 404}}};
   const FuzzCase plain = canonical(c);
   EXPECT_EQ(plain.parallel_attempts, 1);
   EXPECT_EQ(plain.mode, Mode::N);

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "xph/harness/oracle.hpp"
+#include "xph/harness/judge/judge.hpp"
 
 using namespace xph::harness;
 using nlohmann::json;
@@ -64,7 +64,7 @@ struct Fixture {
 
 ErrorEnvelope http(int status, std::optional<std::string> code, std::string request_id) {
   ErrorEnvelope e;
-  e.kind = "http";
+  e.kind = xph::mock::Seen::Http;
   e.status = status;
   e.code = std::move(code);
   e.request_id = std::move(request_id);
@@ -122,12 +122,12 @@ TEST(Oracle, ResultThreadDeathIsTransportBrokenBesideHang) {
 TEST(Oracle, ReportedDispatchFailureIsTransportBrokenButOtherFailureIsCrash) {
   Fixture f(json::object());
   f.all_fine();
-  f.run.result->failures.push_back({"dispatch", "multi", "TypeError: cannot pickle 'Client' object", ""});
+  f.run.result->failures.push_back({Stage::Dispatch, "multi", "TypeError: cannot pickle 'Client' object", ""});
   EXPECT_EQ(f.judged().primary, Verdict::TransportBroken);
 
   Fixture near(json::object());
   near.all_fine();
-  near.run.result->failures.push_back({"other", "multi", "OSError: disk full", ""});
+  near.run.result->failures.push_back({Stage::Other, "multi", "OSError: disk full", ""});
   EXPECT_EQ(near.judged().primary, Verdict::Crash);
 }
 
@@ -245,11 +245,11 @@ TEST(Oracle, ConnectionAndTimeoutKindsFollowTheFault) {
                             "retry": {"max_tries": 1}})"));
   f.served("multi#0", 0, "reset").served("multi#1", 0, "hang");
   ErrorEnvelope conn, timeout;
-  conn.kind = "connection";
-  timeout.kind = "timeout";
+  conn.kind = xph::mock::Seen::Connection;
+  timeout.kind = xph::mock::Seen::Timeout;
   f.error("multi#0", conn, 200).error("multi#1", timeout, 201);
   EXPECT_EQ(f.judged().primary, Verdict::Pass);
-  f.run.result->attempts[1].error.kind = "connection";
+  f.run.result->attempts[1].error.kind = xph::mock::Seen::Connection;
   EXPECT_EQ(f.judged().primary, Verdict::Mismatch);
 }
 
@@ -355,7 +355,7 @@ TEST(Oracle, EmptyMayBeReportedAsNoOutputsOrAsADecodeError) {
     EXPECT_EQ(lenient.judged().primary, Verdict::Pass) << retry;
 
     ErrorEnvelope decode;
-    decode.kind = "decode";
+    decode.kind = xph::mock::Seen::Decode;
     decode.status = 200;
     decode.message = "expected 1 choices, got 0";
     Fixture strict(json::parse(R"({"responses": {"*": "200", "multi#1": "empty,200"})" + retry + "}"));
@@ -373,7 +373,7 @@ TEST(Oracle, EmptyMayBeReportedAsNoOutputsOrAsADecodeError) {
   Fixture near(json::object());  // a decode error for an answer with choices
   near.served("multi#0", 0, "200").served("multi#1", 0, "200");
   ErrorEnvelope decode;
-  decode.kind = "decode";
+  decode.kind = xph::mock::Seen::Decode;
   decode.status = 200;
   near.ok("multi#0", {"xph:multi#0:r0:c0"}, 200).error("multi#1", decode, 201);
   EXPECT_EQ(near.judged().primary, Verdict::Mismatch);
@@ -387,7 +387,7 @@ TEST(Oracle, SignatureKeepsTheSideThatBroke) {
 
   Fixture receive(json::object());
   receive.all_fine();
-  receive.run.result->failures.push_back({"result", "multi", "NotFoundError crossed the pool as a raw exception", ""});
+  receive.run.result->failures.push_back({Stage::Result, "multi", "NotFoundError crossed the pool as a raw exception", ""});
   EXPECT_EQ(signature(receive.judged()), "TRANSPORT_BROKEN (receive)");
 
   Fixture mismatch(json::object());

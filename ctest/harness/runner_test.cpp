@@ -23,9 +23,10 @@
 
 #include "util/process.hpp"
 #include "util/temp_dir.hpp"
-#include "xph/harness/oracle.hpp"
-#include "xph/harness/runner.hpp"
-#include "xph/harness/suts.hpp"
+#include "xph/harness/app/suts.hpp"
+#include "xph/harness/judge/judge.hpp"
+#include "xph/harness/model/shell.hpp"
+#include "xph/harness/supervise/supervisor.hpp"
 
 using ::testing::HasSubstr;
 using namespace xph::harness;
@@ -39,7 +40,16 @@ const std::string kSuts = std::string(XPH_SOURCE_DIR) + "/ctest/suts/";
 
 class Runner : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { become_subreaper(); }
+  // The runner: one per process in xph; here one per test suite, made
+  // before the server's threads so they inherit its signal mask.
+  static void SetUpTestSuite() { supervisor_ = new Supervisor(); }
+  static void TearDownTestSuite() {
+    delete supervisor_;
+    supervisor_ = nullptr;
+  }
+  CaseRun run_case(const SutCommand& sut, const Case& c, xph::mock::Server& server) {
+    return supervisor_->run(sut, c, server);
+  }
   void SetUp() override { server_.start(); }
   void TearDown() override { server_.stop(); }
 
@@ -50,6 +60,7 @@ class Runner : public ::testing::Test {
 
   xph::mock::Server server_;
   Scenario scenario_;
+  static inline Supervisor* supervisor_ = nullptr;
 };
 
 bool alive(int pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "xph/harness/scenario.hpp"
+#include "xph/harness/model/scenario.hpp"
 
 using namespace xph::harness;
 using nlohmann::json;

@@ -138,11 +138,11 @@ TEST_F(Faults, HangEndsWhenTheClientGivesUp) {
 // entry must not be able to arrive after that read.
 TEST_F(Faults, WaitSettledWaitsForAHeldRequestToBeJournaled) {
   start({.hang_max = 60s});
-  server().put_tenant("t", dsl("hang"));
+  xph::mock::TenantLease lease(server(), "t", dsl("hang"));
   auto c = std::make_unique<RawClient>(port());
   c->send(chat_request("f#0", "t"));
-  for (int i = 0; i < 500 && server().activity("t").begun == 0; ++i) std::this_thread::sleep_for(10ms);
-  ASSERT_EQ(server().activity("t").begun, 1u);
+  for (int i = 0; i < 500 && lease.activity().begun == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(lease.activity().begun, 1u);
   EXPECT_FALSE(server().wait_settled("t", 200ms));  // still held: in flight, not journaled
   EXPECT_TRUE(server().journal("t").empty());
   c.reset();  // the client leaves

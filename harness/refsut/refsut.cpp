@@ -20,6 +20,7 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/process.hpp>
+#include "endpoints.hpp"
 #include "http_client.hpp"
 #include <nlohmann/json.hpp>
 
@@ -106,7 +107,7 @@ struct Prompt {
 struct Outcome {
   std::string probe, id;
   long pid = 0;
-  std::optional<std::vector<std::string>> outputs;  // set when ok
+  std::optional<Texts> outputs;  // set when ok
   json error;                                        // set when not
 };
 
@@ -114,7 +115,8 @@ json outcome_json(const Outcome& o) {
   json j = {{"probe", o.probe}, {"id", o.id}, {"pid", o.pid}};
   if (o.outputs) {
     j["outcome"] = "ok";
-    j["outputs"] = *o.outputs;
+    j["outputs"] = json::array();
+    for (const auto& t : *o.outputs) j["outputs"].push_back(t ? json(*t) : json(nullptr));
   } else {
     j["outcome"] = "error";
     j["error"] = o.error;
@@ -131,7 +133,7 @@ class Generator {
     const bool loop = config_.mode == "loop";
     const int calls = loop ? config_.generations : 1;
     const int n = loop ? 1 : config_.generations;
-    std::vector<std::string> outputs;
+    Texts outputs;
     for (int call = 0; call < calls; ++call) {
       json error;
       auto texts = call_with_retries(prompt, n, error);
@@ -175,7 +177,7 @@ class Generator {
     return config_.retry.on_decode;
   }
 
-  std::optional<std::vector<std::string>> call_with_retries(const Prompt& p, int n, json& error) {
+  std::optional<Texts> call_with_retries(const Prompt& p, int n, json& error) {
     for (int tries = 1;; ++tries) {
       double retry_after_s = 0;
       auto texts = call_once(p, n, error, retry_after_s);
@@ -188,67 +190,52 @@ class Generator {
     }
   }
 
-  std::optional<std::vector<std::string>> call_once(const Prompt& p, int n, json& error, double& retry_after_s) {
-    const bool chat = config_.endpoint == "chat";
-    json body = {{"model", config_.model}, {"n", n}};
-    if (chat)
-      body["messages"] = json::array({{{"role", "user"}, {"content", p.text}}});
-    else
-      body["prompt"] = p.text;
+  std::optional<Texts> call_once(const Prompt& p, int n, json& error, double& retry_after_s) {
+    const Request request = request_for(config_.endpoint, config_.model, p.text, n);
     load_client();
-    const HttpResult r = http_post(config_.base_url, chat ? "/chat/completions" : "/completions", config_.api_key,
-                                   body.dump(), config_.request_timeout_s);
+    const HttpResult r =
+        http_post(config_.base_url, request.path, config_.api_key, request.body.dump(), config_.request_timeout_s);
     if (!r.response) {
-      error = {{"kind", r.timed_out ? "timeout" : "connection"},
-               {"status", nullptr},
-               {"type", nullptr},
-               {"code", nullptr},
-               {"message", r.timed_out ? "Request timed out." : "Connection error: " + r.error},
-               {"request_id", nullptr},
-               {"exception", r.timed_out ? "APITimeoutError" : "APIConnectionError"}};
+      error = envelope(r.timed_out ? "timeout" : "connection", nullptr, json::object(), "",
+                       r.timed_out ? "Request timed out." : "Connection error: " + r.error,
+                       r.timed_out ? "APITimeoutError" : "APIConnectionError");
       return std::nullopt;
     }
-    const HttpResponse* res = &*r.response;
+    const HttpResponse& res = *r.response;
     auto header = [&](const char* name) {
-      const auto it = res->headers.find(name);
-      return it == res->headers.end() ? std::string() : it->second;
+      const auto it = res.headers.find(name);
+      return it == res.headers.end() ? std::string() : it->second;
     };
-    const std::string request_id = header("x-request-id");
-    const json parsed = json::parse(res->body, nullptr, false);
-    if (res->status >= 200 && res->status < 300) {
-      std::vector<std::string> texts;
-      bool shaped = parsed.is_object() && parsed.contains("choices") && parsed["choices"].is_array();
-      if (shaped)
-        for (const auto& c : parsed["choices"]) {
-          const json* t = chat ? (c.contains("message") ? &c["message"]["content"] : nullptr)
-                               : (c.contains("text") ? &c["text"] : nullptr);
-          if (!t || !t->is_string()) {
-            shaped = false;
-            break;
-          }
-          texts.push_back(t->get<std::string>());
-        }
-      if (shaped) return texts;
-      error = {{"kind", "decode"},   {"status", res->status}, {"type", nullptr},
-               {"code", nullptr},    {"message", "response body is not a completion"},
-               {"request_id", request_id.empty() ? json(nullptr) : json(request_id)},
-               {"exception", "APIResponseValidationError"}};
+    const json parsed = json::parse(res.body, nullptr, false);
+    if (res.status >= 200 && res.status < 300) {
+      if (auto texts = outputs_of(config_.endpoint, parsed)) return texts;
+      error = envelope("decode", res.status, json::object(), header("x-request-id"), "response body is not a completion",
+                       "APIResponseValidationError");
       return std::nullopt;
     }
-    json e = parsed.is_object() && parsed.contains("error") && parsed["error"].is_object() ? parsed["error"] : json::object();
-    auto field = [&](const char* k) { return e.contains(k) && e[k].is_string() ? e[k] : json(nullptr); };
-    error = {{"kind", "http"},
-             {"status", res->status},
-             {"type", field("type")},
-             {"code", field("code")},
-             {"message", field("message")},
-             {"request_id", request_id.empty() ? json(nullptr) : json(request_id)},
-             {"exception", res->status == 429 ? "RateLimitError" : "APIStatusError"}};
+    const json e = parsed.is_object() && parsed.contains("error") && parsed["error"].is_object() ? parsed["error"]
+                                                                                                 : json::object();
+    error = envelope("http", res.status, e, header("x-request-id"), "",
+                     res.status == 429 ? "RateLimitError" : "APIStatusError");
     if (!header("retry-after-ms").empty())
       retry_after_s = std::atof(header("retry-after-ms").c_str()) / 1000;
     else if (!header("retry-after").empty())
       retry_after_s = std::atof(header("retry-after").c_str());
     return std::nullopt;
+  }
+
+  // The protocol's error envelope; type, code and message from OpenAI's
+  // error body when there is one.
+  static json envelope(const char* kind, json status, const json& error, const std::string& request_id,
+                       const std::string& message, const char* exception) {
+    auto field = [&](const char* k) { return error.contains(k) && error[k].is_string() ? error[k] : json(nullptr); };
+    return {{"kind", kind},
+            {"status", status},
+            {"type", field("type")},
+            {"code", field("code")},
+            {"message", message.empty() ? field("message") : json(message)},
+            {"request_id", request_id.empty() ? json(nullptr) : json(request_id)},
+            {"exception", exception}};
   }
 
   GeneratorConfig config_;
@@ -279,10 +266,13 @@ Outcome decode_reply(const json& j) {
     throw PyError("TypeError: " + cls +
                   ".__init__() missing 2 required keyword-only arguments: 'response' and 'body'");
   }
-  if (j.at("outcome") == "ok")
-    o.outputs = j.at("outputs").get<std::vector<std::string>>();
-  else
+  if (j.at("outcome") != "ok") {
     o.error = j.at("error");
+    return o;
+  }
+  o.outputs.emplace();
+  for (const auto& t : j.at("outputs"))
+    o.outputs->push_back(t.is_null() ? std::nullopt : std::optional(t.get<std::string>()));
   return o;
 }
 

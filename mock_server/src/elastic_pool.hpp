@@ -3,6 +3,9 @@
 // This pool starts a thread whenever no idle one can take a new connection.
 #pragma once
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -41,6 +44,15 @@ class ElasticPool final : public httplib::TaskQueue {
 
  private:
   void work() {
+    // httplib writes with send(2) flags 0: a write to a connection its
+    // client (or a `reset` step) cut raises SIGPIPE. Blocked in this thread
+    // it only stays pending and the write fails with EPIPE, so the process
+    // that embeds the server keeps SIGPIPE as it was: its children (a
+    // harness's SUTs) inherit nothing odd.
+    sigset_t pipe;
+    ::sigemptyset(&pipe);
+    ::sigaddset(&pipe, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
     std::unique_lock lock(mu_);
     for (;;) {
       ++idle_;

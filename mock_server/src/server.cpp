@@ -272,8 +272,6 @@ Server::~Server() { stop(); }
 
 void Server::start() {
   if (impl_->thread.joinable()) throw std::logic_error("server already started");
-  // Writes to a connection we cut (reset, drop) must fail, not kill us.
-  ::signal(SIGPIPE, SIG_IGN);
   auto& http = impl_->http;
   if (impl_->options.port == 0)
     impl_->port = http.bind_to_any_port(impl_->options.host);
@@ -301,6 +299,7 @@ void Server::start() {
 }
 
 int Server::port() const { return impl_->port; }
+double Server::now_ms() const { return impl_->state.elapsed_ms(); }
 
 std::string Server::base_url() const {
   const auto& host = impl_->options.host;
@@ -316,12 +315,22 @@ std::vector<JournalEntry> Server::journal(const std::optional<std::string>& tena
   return impl_->state.journal(tenant);
 }
 void Server::reset() { impl_->state.reset(); }
-void Server::forget_journal(const std::string& tenant) { impl_->state.forget_journal(tenant); }
 bool Server::wait_settled(const std::string& tenant, std::chrono::milliseconds timeout) const {
   return impl_->state.wait_settled(tenant, timeout);
 }
-Server::Activity Server::activity(const std::string& tenant) const {
-  const auto [begun, finished] = impl_->state.activity(tenant);
+
+TenantLease::TenantLease(Server& server, std::string token, Responses responses)
+    : server_(server), token_(std::move(token)) {
+  server_.put_tenant(token_, std::move(responses));
+}
+
+TenantLease::~TenantLease() {
+  server_.drop_tenant(token_);
+  server_.impl_->state.forget_journal(token_);
+}
+
+TenantLease::Activity TenantLease::activity() const {
+  const auto [begun, finished] = server_.impl_->state.activity(token_);
   return {begun, finished};
 }
 bool Server::running() const { return impl_->thread.joinable() && !impl_->stopped; }

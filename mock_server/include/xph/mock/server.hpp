@@ -56,6 +56,7 @@ class Server {
   void start();
   int port() const;
   std::string base_url() const;  // http://HOST:PORT
+  double now_ms() const;         // the journal's clock: milliseconds since the server was made
 
   void put_tenant(const std::string& token, Responses responses);
   // The tenant's own script, as put; nullopt for a token never put (which
@@ -64,23 +65,12 @@ class Server {
   bool drop_tenant(const std::string& token);
   std::vector<JournalEntry> journal(const std::optional<std::string>& tenant = std::nullopt) const;
   void reset();  // forget every counter and the journal; scripts stay
-  // Drops a tenant's entries from the in-memory journal (the journal file
-  // keeps them): an embedding harness keeps memory to the cases in flight.
-  void forget_journal(const std::string& tenant);
-
-  // Scripted requests a tenant has begun and finished: a harness watching a
-  // quiet client tells "waiting on us" (begun > finished) from "stuck".
-  struct Activity {
-    std::uint64_t begun = 0, finished = 0;
-    bool operator==(const Activity&) const = default;
-  };
-  Activity activity(const std::string& tenant) const;
 
   // A fault (reset, drop, hang, truncate) reaches the client before its
   // answer is journaled, so a client can see it, exit and have its journal
   // read while that entry is still on its way. Call this after the client is
-  // gone and before journal(tenant): it waits until every request the tenant
-  // has begun is journaled; false if some are still in flight at the timeout.
+  // gone: it waits until every request the tenant has begun is journaled
+  // (false if some are still in flight at the timeout).
   bool wait_settled(const std::string& tenant, std::chrono::milliseconds timeout) const;
 
   // Stops accepting, cuts hangs short, finishes in-flight answers, flushes
@@ -91,7 +81,42 @@ class Server {
   struct Impl;
 
  private:
+  friend class TenantLease;
   std::unique_ptr<Impl> impl_;
+};
+
+// One tenant for one client run (a harness's case): scripted when leased;
+// watched while it runs; dropped, with its in-memory journal (the journal
+// file keeps it), when the lease ends, so a harness making thousands of
+// runs keeps memory to the runs in flight.
+//
+//   xph::mock::TenantLease t(server, "case-7", responses);
+//   ... start the client with API key t.token() ...
+//   while (running) if (t.activity() != before) { /* the client is talking to us */ }
+//   t.wait_settled(5s);
+//   auto seen = t.journal();
+class TenantLease {
+ public:
+  TenantLease(Server&, std::string token, Responses);
+  ~TenantLease();
+  TenantLease(const TenantLease&) = delete;
+  TenantLease& operator=(const TenantLease&) = delete;
+
+  const std::string& token() const { return token_; }
+
+  // Scripted requests begun and finished: a watcher of a quiet client tells
+  // "waiting on us" (begun > finished) from "stuck".
+  struct Activity {
+    std::uint64_t begun = 0, finished = 0;
+    bool operator==(const Activity&) const = default;
+  };
+  Activity activity() const;
+  bool wait_settled(std::chrono::milliseconds timeout) const { return server_.wait_settled(token_, timeout); }
+  std::vector<JournalEntry> journal() const { return server_.journal(token_); }
+
+ private:
+  Server& server_;
+  std::string token_;
 };
 
 }  // namespace xph::mock

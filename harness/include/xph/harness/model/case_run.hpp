@@ -1,0 +1,40 @@
+// What one run of a case saw: how the SUT ended, what it reported and
+// printed, and what the server sent it. The oracle's whole input, beside the
+// case itself.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "xph/harness/model/result.hpp"
+#include "xph/mock/journal.hpp"
+
+namespace xph::harness {
+
+enum class RunEnd { Exited, TimedOut, Idle };
+std::string_view name(RunEnd);  // "exited", "timed_out", "idle"
+
+struct CaseRun {
+  long sut_pid = 0;
+  RunEnd end = RunEnd::Exited;
+  std::optional<int> exit_code;
+  std::optional<int> signal;
+  double seconds = 0;
+  double idle_bound_s = 0;
+  std::optional<SutResult> result;
+  std::string result_problem;  // why `result` is empty, or what broke the protocol
+  std::string stderr_text;     // its last 256 KiB
+  std::vector<mock::JournalEntry> journal;
+  std::string journal_problem;  // set when the journal may lack requests still in flight
+  std::string start_problem;    // a warm SUT that never got as far as the case (died or hung importing)
+  double started_ms = 0;        // on the server's clock, so journal times can be made relative to the run
+  std::optional<double> boundary_seen_ms;  // when a boundary failure first showed on stderr (server clock)
+  nlohmann::json spec;          // the run spec the SUT was given
+  std::string kept;             // where its case folder was kept (--keep), or ""
+};
+
+}  // namespace xph::harness

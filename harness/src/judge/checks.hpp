@@ -1,0 +1,17 @@
+// One check per verdict, each a pure function of the evidence that adds its
+// findings. judge.cpp runs them in contract order.
+#pragma once
+
+#include "evidence.hpp"
+
+namespace xph::harness::oracle {
+
+void transport_broken(const Evidence&, Findings&);  // checks/transport_broken.cpp
+void hang(const Evidence&, Findings&);              // checks/hang.cpp
+void crash(const Evidence&, Findings&);             // checks/crash.cpp
+void lost(const Evidence&, Findings&);              // checks/lost.cpp
+void mismatch(const Evidence&, Findings&);          // checks/mismatch.cpp
+void retry_policy(const Evidence&, Findings&);      // checks/retry_policy.cpp
+void vacuous(const Evidence&, Findings&);           // checks/vacuous.cpp
+
+}  // namespace xph::harness::oracle

@@ -1,0 +1,23 @@
+// HANG: the case ran past its bound, or sat idle with no result; its whole
+// process group was killed.
+#include <sstream>
+
+#include "../checks.hpp"
+
+namespace xph::harness::oracle {
+
+void hang(const Evidence& ev, Findings& findings) {
+  const CaseRun& run = ev.run;
+  if (run.end == RunEnd::Exited) return;
+  std::ostringstream seen;
+  if (!run.start_problem.empty())
+    seen << run.start_problem;
+  else if (run.end == RunEnd::TimedOut)
+    seen << "no result within timeout_s " << ev.c.scenario->timeout_s << " s";
+  else
+    seen << "idle for " << run.idle_bound_s << " s (no requests, no CPU) with no result, after " << run.seconds
+         << " s";
+  findings.push_back({Verdict::Hang, "", "a result", seen.str(), "the process group was killed"});
+}
+
+}  // namespace xph::harness::oracle

@@ -1,0 +1,14 @@
+#include "xph/harness/model/case_run.hpp"
+
+namespace xph::harness {
+
+std::string_view name(RunEnd end) {
+  switch (end) {
+    case RunEnd::Exited: return "exited";
+    case RunEnd::TimedOut: return "timed_out";
+    case RunEnd::Idle: return "idle";
+  }
+  return "?";
+}
+
+}  // namespace xph::harness

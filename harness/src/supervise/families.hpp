@@ -1,0 +1,40 @@
+// A SUT's process family as /proc shows it: its process group, and any
+// process that left it (a double fork into a new session) yet carries the
+// case's marks. No SUT process survives its case.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+namespace xph::harness::supervise {
+
+struct Family {
+  pid_t pgid = 0;
+  std::string tenant;  // OPENAI_API_KEY in the environment of its exec'd processes
+  std::string comm;    // the name of its forked ones, when it is a warm SUT's case ("" otherwise)
+};
+
+// What a process group is doing: its CPU ticks so far, and whether any of
+// its threads is runnable, in uninterruptible sleep or asleep on the clock.
+// A SUT on a busy machine can wait seconds for a core, and one in its own
+// backoff can sleep a minute: it is slow then, not idle.
+struct GroupSample {
+  long ticks = 0;
+  bool active = false;
+};
+GroupSample sample_group(pid_t pgid);
+
+// SIGTERM and a short grace (a SUT's cleanup may run; free when the family
+// is already gone), then SIGKILL to the group and to every escaped member,
+// reaping those that are ours.
+void end_family(const Family&);
+// SIGKILL at once (an interrupted xph has no time to wait).
+void kill_family(const Family&);
+
+// The last MAX bytes of the file at PATH ("" when unreadable).
+std::string read_tail(const std::filesystem::path& path, std::size_t max);
+
+}  // namespace xph::harness::supervise

@@ -1,0 +1,89 @@
+#include "watch.hpp"
+
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "families.hpp"
+#include "xph/harness/model/boundary.hpp"
+
+namespace xph::harness::supervise {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+IdleWatch::IdleWatch(const mock::TenantLease* tenant, pid_t pgid, fs::path err, fs::path result)
+    : tenant_(tenant), pgid_(pgid), err_(std::move(err)), result_(std::move(result)), last_sample_(Clock::now()) {
+  if (tenant_) activity_ = tenant_->activity();
+  cpu_ = sample_group(pgid_).ticks;
+}
+
+bool IdleWatch::busy() {
+  bool busy = !result_.empty() && fs::exists(result_);
+  if (tenant_) {
+    const auto a = tenant_->activity();
+    busy = busy || a != activity_ || a.begun > a.finished;
+    activity_ = a;
+  }
+  const auto now = Clock::now();
+  if (now - last_sample_ < std::chrono::milliseconds(250)) return busy;
+  last_sample_ = now;
+  const GroupSample g = sample_group(pgid_);
+  // Python's Pool, its result handler dead, spins a core in its worker
+  // handler for ever: once the SUT has printed a boundary failure, only the
+  // network counts as life.
+  if (!broken_since_ && !boundary_lines(read_tail(err_, 64 * 1024)).empty()) broken_since_ = now;
+  if (!broken_since_) busy = busy || g.active || g.ticks - cpu_ > 1;
+  cpu_ = g.ticks;
+  return busy;
+}
+
+bool IdleWatch::still_idle() {
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(170));
+    last_sample_ = {};
+    if (busy()) return false;
+  }
+  return true;
+}
+
+Ended watch(pid_t pid, IdleWatch& idle, double timeout_s, double idle_bound_s) {
+  const auto started = Clock::now();
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  auto quiet_since = started;
+  Ended out;
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      out.status = status;
+      break;
+    }
+    const auto now = Clock::now();
+    if (now - started > std::chrono::duration<double>(timeout_s)) {
+      out.end = RunEnd::TimedOut;
+      break;
+    }
+    if (idle.busy()) quiet_since = now;
+    if (now - quiet_since > std::chrono::duration<double>(idle_bound_s)) {
+      if (idle.still_idle()) {
+        out.end = RunEnd::Idle;
+        break;
+      }
+      quiet_since = Clock::now();
+    }
+    // Wake the moment the SUT exits, else every 20 ms to look at it.
+    if (pidfd >= 0) {
+      pollfd p{pidfd, POLLIN, 0};
+      ::poll(&p, 1, 20);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  if (pidfd >= 0) ::close(pidfd);
+  return out;
+}
+
+}  // namespace xph::harness::supervise

@@ -1,0 +1,48 @@
+// Watching a running SUT until it exits, passes timeout_s, or sits idle for
+// the idle bound: no request of its tenant new or in flight, no thread
+// runnable, in uninterruptible sleep or asleep on the clock, no CPU, no
+// result. Idle is concluded only after a second look, so a SUT that a busy
+// machine keeps waiting for a core is never idle.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+
+#include "xph/harness/model/case_run.hpp"
+#include "xph/mock/server.hpp"
+
+namespace xph::harness::supervise {
+
+class IdleWatch {
+ public:
+  // `tenant` may be null: a SUT not yet at a case (a warm one importing).
+  IdleWatch(const mock::TenantLease* tenant, pid_t pgid, std::filesystem::path err, std::filesystem::path result);
+  bool busy();        // something shows life since the last look
+  bool still_idle();  // the second look: a few samples over ~0.5 s
+  // When it first saw the SUT print a boundary failure.
+  std::optional<std::chrono::steady_clock::time_point> broken_since() const { return broken_since_; }
+
+ private:
+  const mock::TenantLease* tenant_;
+  pid_t pgid_;
+  std::filesystem::path err_, result_;
+  mock::TenantLease::Activity activity_;
+  long cpu_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> broken_since_;
+  std::chrono::steady_clock::time_point last_sample_;
+};
+
+// How a watched process ended, and its wait status when it exited.
+struct Ended {
+  RunEnd end = RunEnd::Exited;
+  std::optional<int> status;
+};
+
+// Watches PID, a child of ours (exec'd by us, or a warm case reparented to
+// us), and reaps it when it exits.
+Ended watch(pid_t pid, IdleWatch&, double timeout_s, double idle_bound_s);
+
+}  // namespace xph::harness::supervise
