@@ -98,7 +98,7 @@ TEST(Scenario, BadFieldsGetOneLineNamingFileFieldAndProblem) {
   EXPECT_EQ(error_of(R"({"name":"x","probes":[{"name":"p"}],"timeout":5})"),
             "s.json: /timeout: unknown field; expected one of name, description, probes, parallel_attempts, "
             "generations, multi_generation, start_methods, endpoint, retry, timeout_s, request_timeout_s, responses, "
-            "differential, expect");
+            "differential, expect, finding");
 }
 
 // A `responses` key that can match no attempt scripts nothing: the case ran

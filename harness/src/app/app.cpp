@@ -16,6 +16,7 @@
 
 #include "flags.hpp"
 #include "matrix_table.hpp"
+#include "merge.hpp"
 #include "sut_choices.hpp"
 #include "xph/harness/app/suts.hpp"
 #include "xph/harness/fuzz/fuzzer.hpp"
@@ -164,6 +165,11 @@ int xph_main(int argc, char** argv) {
   app.add_subcommand("suts", "the built-in SUT names and whether each can run here")
       ->add_flag("--check", check, "ask real garak's adapter too (slower)");
   app.add_subcommand("serve", "same as oaimock (see `xph serve --help`)");
+  auto* merge = app.add_subcommand("merge", "combine fuzz shards' findings and reports into one folder");
+  std::vector<std::string> merge_dirs;
+  std::string merge_out;
+  merge->add_option("dirs", merge_dirs, "the shards' --out folders (with their --json and --junit reports)")->required();
+  merge->add_option("--out", merge_out, "where the merged findings and reports go")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -179,6 +185,7 @@ int xph_main(int argc, char** argv) {
   }
   try {
     if (app.got_subcommand("suts")) return suts_command(check);
+    if (app.got_subcommand("merge")) return merge_command(merge_dirs, merge_out);
     if (app.got_subcommand("fuzz")) return fuzz_command(f, argc, argv);
     if (app.got_subcommand("matrix"))
       return session_command("xph matrix", load_all({default_scenarios()}), matrix_suts(argc, argv, f), f, argc, argv);

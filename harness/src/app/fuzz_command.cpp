@@ -1,6 +1,7 @@
 // xph fuzz's command line.
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -75,6 +76,13 @@ int fuzz_command(const Flags& f, int argc, char** argv) {
   const auto suts = sut_choices(argc, argv);
   if (suts.size() != 1) throw InputError("fuzz: give exactly one --sut or --sut-cmd");
   const FuzzOptions options = fuzz_options(f, argv[0]);
+  // Reports kept with the findings (a shard's --out, for xph merge): the
+  // folder is made for them; any other folder must exist.
+  for (const std::string* report : {&f.json, &f.junit, &f.html}) {
+    std::error_code ec;
+    if (!report->empty() && std::filesystem::absolute(*report).parent_path() == std::filesystem::absolute(f.out))
+      std::filesystem::create_directories(f.out, ec);
+  }
   Supervisor supervisor(supervisor_options(f));
   MulticastReporter reporters = make_reporters(f, false);
   reporters.on_run_started({"xph fuzz", command_line(argc, argv), {suts.front().command.name}, {}, 0});

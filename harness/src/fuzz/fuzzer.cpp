@@ -32,6 +32,13 @@ std::uint64_t fnv1a(const std::string& text) {
   return h;
 }
 
+// How big a case is, to keep the smallest of two findings of one bug.
+int size_of(const FuzzCase& c) {
+  int steps = 0;
+  for (const auto& [_, script] : c.scripts) steps += static_cast<int>(script.steps.size());
+  return 100 * static_cast<int>(c.probes.size()) + 10 * c.total_attempts() + steps + c.generations;
+}
+
 struct Judged {
   Judgement judgement;
   CaseRun run;
@@ -54,7 +61,7 @@ class Fuzzer {
   bool claim(const std::string& signature, std::uint64_t index);
   void report(std::uint64_t index, const FuzzCase& original, Judged first);
   std::string write_finding(std::uint64_t index, const FuzzCase& original, const ShrinkResult&, Verdict,
-                            const std::string& not_replayed);
+                            const std::string& signature, const std::string& not_replayed);
   void tell_reporters(const FuzzFinding&, Judged first, const FuzzCase& original);
   FuzzProgress progress() const;
   std::string unshrunk_line(std::uint64_t index) const {
@@ -171,7 +178,7 @@ void Fuzzer::report(std::uint64_t index, const FuzzCase& original, Judged first)
   // A finding must replay. One that does not is timing, and says so.
   const std::string again = signature(judge_case(f.shrunk.smallest).judgement);
   if (again != f.signature) f.not_replayed = again;
-  f.file = write_finding(index, original, f.shrunk, first.judgement.primary, f.not_replayed);
+  f.file = write_finding(index, original, f.shrunk, first.judgement.primary, f.signature, f.not_replayed);
   {
     std::lock_guard lock(mu_);
     if (f.not_replayed.empty())
@@ -207,7 +214,7 @@ void Fuzzer::tell_reporters(const FuzzFinding& f, Judged first, const FuzzCase& 
 
 // The shrunk case as a scenario `xph run` replays; written once per hash.
 std::string Fuzzer::write_finding(std::uint64_t index, const FuzzCase& original, const ShrinkResult& shrunk,
-                                  Verdict v, const std::string& not_replayed) {
+                                  Verdict v, const std::string& signature, const std::string& not_replayed) {
   const FuzzCase& min = shrunk.smallest;
   const std::string hash =
       hex(fnv1a(min.to_json("x", "", {}).dump() + std::string(name(v)) + sut_.command.name)).substr(0, 12);
@@ -226,8 +233,10 @@ std::string Fuzzer::write_finding(std::uint64_t index, const FuzzCase& original,
   std::error_code ec;
   fs::create_directories(o_.out, ec);
   if (ec) throw EnvError(o_.out + ": cannot make the findings folder: " + ec.message());
-  const auto j = min.to_json("fuzz_" + hash, description.str(),
-                             {{"default", "PASS"}, {sut_.command.name, std::string(name(v))}});
+  auto j = min.to_json("fuzz_" + hash, description.str(),
+                       {{"default", "PASS"}, {sut_.command.name, std::string(name(v))}});
+  j["finding"] = {{"signature", signature}, {"sut", sut_.command.name}, {"seed", o_.seed}, {"case", index},
+                  {"size", size_of(min)}, {"replays", not_replayed.empty()}};
   const std::string tmp = path.string() + ".tmp";
   std::ofstream(tmp) << j.dump(2) << "\n";
   fs::rename(tmp, path, ec);

@@ -301,7 +301,7 @@ void parse_expect(const Reader& r, Scenario& s) {
 Scenario parse_scenario(const json& j, const std::string& file) {
   Reader r(j, file, "");
   r.only({"name", "description", "probes", "parallel_attempts", "generations", "multi_generation", "start_methods",
-          "endpoint", "retry", "timeout_s", "request_timeout_s", "responses", "differential", "expect"});
+          "endpoint", "retry", "timeout_s", "request_timeout_s", "responses", "differential", "expect", "finding"});
   Scenario s;
   s.file = file;
   s.name = r.string("name", true);
@@ -323,6 +323,8 @@ Scenario parse_scenario(const json& j, const std::string& file) {
   parse_responses(r, s);
   s.differential = r.boolean("differential", false);
   parse_expect(r, s);
+  // Where a fuzz finding came from (xph merge reads it; a run ignores it).
+  if (r.has("finding") && !r.at("finding").is_object()) r.fail("finding", "expected an object");
   return s;
 }
 

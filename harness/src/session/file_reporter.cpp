@@ -6,9 +6,9 @@
 
 #include "xph/harness/model/errors.hpp"
 
-namespace xph::harness::report {
+namespace xph::harness {
 
-void write_atomically(const std::string& path, const std::string& text) {
+void write_report_file(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
   auto fail = [&](int err) {
     std::remove(tmp.c_str());
@@ -22,9 +22,13 @@ void write_atomically(const std::string& path, const std::string& text) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(errno);
 }
 
+}  // namespace xph::harness
+
+namespace xph::harness::report {
+
 void FileReporter::on_run_started(const RunInfo& info) {
   info_ = info;
-  write_atomically(path_, render(summary_, false));
+  write_report_file(path_, render(summary_, false));
 }
 
 void FileReporter::on_case_finished(const CaseReport& c) {
@@ -33,12 +37,12 @@ void FileReporter::on_case_finished(const CaseReport& c) {
   summary_.met += c.met;
   const auto now = std::chrono::steady_clock::now();
   if (now - written_ < std::chrono::milliseconds(250)) return;
-  write_atomically(path_, render(summary_, false));
+  write_report_file(path_, render(summary_, false));
   written_ = now;
 }
 
 void FileReporter::on_run_finished(const RunSummary& s) {
-  write_atomically(path_, render(s, s.interrupted.empty()));
+  write_report_file(path_, render(s, s.interrupted.empty()));
 }
 
 }  // namespace xph::harness::report

@@ -13,9 +13,6 @@
 
 namespace xph::harness::report {
 
-// Whole or not at all; EnvError naming PATH and the reason.
-void write_atomically(const std::string& path, const std::string& text);
-
 class FileReporter : public Reporter {
  public:
   explicit FileReporter(std::string path) : path_(std::move(path)) {}
@@ -24,7 +21,7 @@ class FileReporter : public Reporter {
   void on_run_finished(const RunSummary&) override;
 
  protected:
-  void start() { write_atomically(path_, render(summary_, false)); }  // call from the constructor
+  void start() { write_report_file(path_, render(summary_, false)); }  // call from the constructor
   virtual void add(const CaseReport&) = 0;
   virtual std::string render(const RunSummary&, bool finished) const = 0;
   const RunInfo& info() const { return info_; }

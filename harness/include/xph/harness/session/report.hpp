@@ -94,6 +94,10 @@ struct ConsoleOptions {
   bool verbose = false;  // every case's findings, met or not
   bool live = false;     // one live line: cases done of total, unmet so far, rate, time left
 };
+// A report file, whole or not at all (written, then renamed); EnvError
+// naming PATH and the reason when it cannot be.
+void write_report_file(const std::string& path, const std::string& text);
+
 std::unique_ptr<Reporter> console_reporter(std::ostream&, ConsoleOptions = {});
 // File reporters write their file at once (an empty report: a path that
 // cannot be written is an EnvError before any case runs), again as cases
