@@ -17,3 +17,15 @@ install(DIRECTORY scenarios/ DESTINATION share/xph/scenarios)
 install(DIRECTORY fixtures/regressions/ DESTINATION share/xph/regressions)
 install(DIRECTORY fixtures/sut/ DESTINATION share/xph/sut PATTERN __pycache__ EXCLUDE PATTERN README.md EXCLUDE)
 install(DIRECTORY harness/python/ DESTINATION share/xph/python PATTERN __pycache__ EXCLUDE)
+
+# A Debian package of the same tree: `cpack -G DEB` in the build folder.
+set(CPACK_PACKAGE_NAME xph)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT "xph maintainers <xph@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+    "reproduce and judge errors that cannot cross a process boundary in LLM security scanners")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS
+    "libcpp-httplib0.11, libboost-filesystem1.81.0, python3, python3-httpx, python3-backoff")
+set(CPACK_DEBIAN_PACKAGE_SECTION devel)
+set(CPACK_GENERATOR DEB)
+include(CPack)
