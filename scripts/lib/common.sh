@@ -8,7 +8,15 @@ XPH_BUILD=${XPH_BUILD:-$XPH_ROOT/build}
 # Debian 12 package names; everything comes from Debian, nothing is vendored.
 XPH_PACKAGES=(g++ cmake make pkg-config libcpp-httplib-dev nlohmann-json3-dev libboost1.81-dev
   libboost-filesystem1.81-dev libcli11-dev libgtest-dev libgmock-dev googletest
-  python3 python3-httpx python3-backoff python3-pytest curl chromium)
+  python3 python3-httpx python3-backoff python3-pytest python3-yaml curl chromium
+  # real garak and its openai SDK (../shared/third_party/README.md)
+  python3-tqdm python3-pydantic python3-distro python3-anyio python3-sniffio python3-jinja2
+  python3-markdown python3-requests python3-numpy python3-pil python3-pandas python3-colorama
+  python3-aiohttp python3-nltk)
+# Tools a machine may already have from elsewhere (a newer Node.js, Google's
+# kubectl): Debian's package only when the command is missing.
+command -v node >/dev/null 2>&1 || XPH_PACKAGES+=(nodejs npm)
+command -v kubectl >/dev/null 2>&1 || XPH_PACKAGES+=(kubernetes-client)
 
 xph_missing() {
   local p missing=()
@@ -28,14 +36,20 @@ xph_install() {
     echo "  sudo apt-get update && sudo apt-get install -y $missing" >&2
     exit 1
   fi
-  echo "installing: $missing"
+  xph_say "installing Debian packages: $missing"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 }
 
+# What the script is doing, on stderr: a user on a fresh machine waits
+# minutes for installs and the build.
+xph_say() { echo "[xph] $*" >&2; }
+
 # xph_build [extra cmake args...]
 xph_build() {  # later -D flags override the default build type
+  xph_say "configuring $XPH_BUILD"
   cmake -S "$XPH_ROOT" -B "$XPH_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  xph_say "building (a first build takes several minutes)"
   cmake --build "$XPH_BUILD" -j "$(nproc)"
 }
 
