@@ -369,3 +369,50 @@ TEST(XphCli, AnExpectationForAnUnknownSutWarnsWithTheNearestName) {
   EXPECT_EQ(r.err, "xph: warning: " + file +
                        ": /expect/ref-naiv: names no built-in SUT and no SUT of this run; did you mean ref-naive?\n");
 }
+
+namespace {
+
+// Runs xph in DIR (a working folder of the test's own).
+xph::test::Finished run_in(const fs::path& dir, const std::vector<std::string>& args) {
+  namespace bp = boost::process;
+  bp::ipstream out, err;
+  bp::child child(XPH_BIN, bp::args(args), bp::start_dir = dir.string(), bp::std_out > out, bp::std_err > err,
+                  bp::std_in < bp::null);
+  std::string o, e;
+  std::thread ro([&] { o.assign(std::istreambuf_iterator<char>(out), {}); });
+  std::thread re([&] { e.assign(std::istreambuf_iterator<char>(err), {}); });
+  if (!child.wait_for(std::chrono::seconds(120))) child.terminate();
+  child.wait();
+  ro.join();
+  re.join();
+  return {child.exit_code(), o, e};
+}
+
+}  // namespace
+
+// A user's own SUT goes wherever a built-in goes: --sut, the matrix, an
+// expectation, a regression file, once named in a SUT file (issue 13.2).
+TEST(XphCli, YourOwnSutsFromASutFileGoWhereBuiltInsGo) {
+  TempDir dir;
+  fs::copy_file(std::string(XPH_SOURCE_DIR) + "/ctest/suts/sequential_sut.py", dir.path / "my_sut.py");
+  dir.write("xph-suts.json", R"({"suts": [{"name": "mine", "cmd": "/usr/bin/python3 ./my_sut.py",
+                                            "description": "a sequential scanner"}]})");
+  // A finding kept as a regression names the user's SUT.
+  dir.write("regression.json", R"({"name":"kept","probes":[{"name":"p","attempts":2}],"parallel_attempts":2,
+                                    "expect":{"default":"PASS","mine":"VACUOUS"}})");
+  const auto found = run_in(dir.path, {"run", "regression.json", "--sut", "mine", "--sut", "ref"});
+  EXPECT_EQ(found.exit_code, 0) << found.out << found.err;  // mine: VACUOUS as expected; ref: PASS
+  EXPECT_EQ(found.err, "") << "no warning: mine is known";
+  const auto matrix = run_in(dir.path, {"matrix", "--sut", "mine", "--sut", "ref", "--filter", "single_only/g1/n"});
+  EXPECT_EQ(matrix.exit_code, 0) << matrix.out << matrix.err;
+  EXPECT_EQ(matrix_row(matrix.out, "single_only").at("mine"), "PASS") << matrix.out;
+  // Elsewhere, --suts names the file.
+  const auto elsewhere = run(XPH_BIN, {"run", (dir.path / "regression.json").string(), "--suts",
+                                       (dir.path / "xph-suts.json").string(), "--sut", "mine"});
+  EXPECT_EQ(elsewhere.exit_code, 0) << elsewhere.out << elsewhere.err;
+
+  const auto clash = dir.write("clash.json", R"({"suts": [{"name": "ref", "cmd": "/bin/true"}]})");
+  const auto bad = run(XPH_BIN, {"run", (dir.path / "regression.json").string(), "--suts", clash});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "xph: " + clash + ": /suts/0/name: \"ref\" is a built-in SUT's name\n");
+}

@@ -75,9 +75,11 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 
 // An `expect` key naming no SUT anyone knows is most likely a typo that
 // would quietly expect PASS: say so, and name the nearest known SUT.
-void warn_unknown_expectations(const std::vector<Scenario>& scenarios, const std::vector<SutChoice>& suts) {
+void warn_unknown_expectations(const std::vector<Scenario>& scenarios, const std::vector<SutChoice>& suts,
+                               const std::vector<BuiltinSut>& user) {
   std::vector<std::string> known;
   for (const auto& b : builtin_suts()) known.push_back(b.name);
+  for (const auto& u : user) known.push_back(u.name);
   for (const auto& s : suts) known.push_back(s.command.name);
   for (const auto& s : scenarios)
     for (const auto& [sut, _] : s.expect) {
@@ -108,8 +110,8 @@ int suts_command(bool check) {
 
 // run and matrix: scenarios x SUTs, one session.
 int session_command(const std::string& title, std::vector<Scenario> scenarios, std::vector<SutChoice> suts,
-                    const Flags& f, int argc, char** argv) {
-  warn_unknown_expectations(scenarios, suts);
+                    const std::vector<BuiltinSut>& user, const Flags& f, int argc, char** argv) {
+  warn_unknown_expectations(scenarios, suts, user);
   const auto jobs = plan(scenarios, suts, f.filter);
   if (jobs.empty()) throw InputError("--filter " + f.filter + ": matches no case of the scenarios given");
   Supervisor supervisor(supervisor_options(f));
@@ -128,12 +130,15 @@ int session_command(const std::string& title, std::vector<Scenario> scenarios, s
   return summary.met == summary.cases ? 0 : 1;
 }
 
-// Every available built-in SUT, or those --sut names, plus any --sut-cmd.
-std::vector<SutChoice> matrix_suts(int argc, char** argv, const Flags& f) {
-  std::vector<SutChoice> chosen = sut_choices(argc, argv);
+// Every available built-in SUT and every SUT of the SUT file, or those
+// --sut names, plus any --sut-cmd.
+std::vector<SutChoice> matrix_suts(int argc, char** argv, const Flags& f, const std::vector<BuiltinSut>& user) {
+  std::vector<SutChoice> chosen = sut_choices(argc, argv, user);
   if (!f.sut_names.empty()) return chosen;
   std::vector<SutChoice> out;
-  for (const auto& s : builtin_suts())
+  std::vector<BuiltinSut> all = builtin_suts();
+  all.insert(all.end(), user.begin(), user.end());
+  for (const auto& s : all)
     if (s.command) out.push_back({*s.command, "--sut " + shell_quote(s.name)});
   out.insert(out.end(), chosen.begin(), chosen.end());
   return out;
@@ -186,13 +191,15 @@ int xph_main(int argc, char** argv) {
   try {
     if (app.got_subcommand("suts")) return suts_command(check);
     if (app.got_subcommand("merge")) return merge_command(merge_dirs, merge_out);
-    if (app.got_subcommand("fuzz")) return fuzz_command(f, argc, argv);
+    if (app.got_subcommand("fuzz")) return fuzz_command(f, argc, argv, user_suts(f.suts_file));
+    const auto user = user_suts(f.suts_file);
     if (app.got_subcommand("matrix"))
-      return session_command("xph matrix", load_all({default_scenarios()}), matrix_suts(argc, argv, f), f, argc, argv);
-    auto suts = sut_choices(argc, argv);
+      return session_command("xph matrix", load_all({default_scenarios()}), matrix_suts(argc, argv, f, user), user, f,
+                             argc, argv);
+    auto suts = sut_choices(argc, argv, user);
     if (suts.empty()) suts.push_back({builtin_sut("ref"), "--sut ref"});
     return session_command("xph run", load_all(f.paths.empty() ? std::vector<std::string>{default_scenarios()} : f.paths),
-                           suts, f, argc, argv);
+                           suts, user, f, argc, argv);
   } catch (const InputError& e) {
     std::cerr << "xph: " << e.what() << "\n";
     return 2;

@@ -21,6 +21,7 @@ void add_sut_flags(CLI::App& cmd, Flags& f) {
   cmd.add_option("--sut-cmd", f.sut_cmds, "a program that speaks contract section 4, as one string; repeatable");
   cmd.add_option("--sut-name", f.sut_labels, "name of the --sut-cmd just before it (in reports and `expect`)");
   cmd.add_flag("--warm", f.warm, "the --sut-cmd just before it speaks the warm-start protocol (docs/python-sut.md)");
+  cmd.add_option("--suts", f.suts_file, "a SUT file naming your own SUTs (default: xph-suts.json here, if any)");
 }
 
 void add_run_flags(CLI::App& cmd, Flags& f) {

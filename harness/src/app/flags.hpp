@@ -9,13 +9,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include "xph/harness/app/suts.hpp"
 #include "xph/harness/session/report.hpp"
 #include "xph/harness/supervise/supervisor.hpp"
 
 namespace xph::harness {
 
 struct Flags {
-  std::string json, junit, html, keep, filter = "*";
+  std::string json, junit, html, keep, filter = "*", suts_file;
   int jobs = 2;
   bool cold = false, quiet = false, verbose = false;
   std::vector<std::string> paths, sut_names, sut_cmds, sut_labels;
@@ -36,6 +37,6 @@ Supervisor::Options supervisor_options(const Flags&);
 bool live_output(bool quiet);
 std::string command_line(int argc, char** argv);
 
-int fuzz_command(const Flags&, int argc, char** argv);
+int fuzz_command(const Flags&, int argc, char** argv, const std::vector<BuiltinSut>& user);
 
 }  // namespace xph::harness

@@ -72,8 +72,8 @@ void add_fuzz_flags(CLI::App& fuzz, Flags& f) {
   add_run_flags(fuzz, f);
 }
 
-int fuzz_command(const Flags& f, int argc, char** argv) {
-  const auto suts = sut_choices(argc, argv);
+int fuzz_command(const Flags& f, int argc, char** argv, const std::vector<BuiltinSut>& user) {
+  const auto suts = sut_choices(argc, argv, user);
   if (suts.size() != 1) throw InputError("fuzz: give exactly one --sut or --sut-cmd");
   const FuzzOptions options = fuzz_options(f, argv[0]);
   // Reports kept with the findings (a shard's --out, for xph merge): the

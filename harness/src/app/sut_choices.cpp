@@ -17,7 +17,7 @@ struct Pending {
 
 }  // namespace
 
-std::vector<SutChoice> sut_choices(int argc, char** argv) {
+std::vector<SutChoice> sut_choices(int argc, char** argv, const std::vector<BuiltinSut>& user) {
   std::vector<SutChoice> out;
   std::vector<Pending> cmds;
   for (int i = 1; i < argc; ++i) {
@@ -31,7 +31,7 @@ std::vector<SutChoice> sut_choices(int argc, char** argv) {
       return std::nullopt;
     };
     if (auto v = value("--sut")) {
-      out.push_back({builtin_sut(*v), "--sut " + shell_quote(*v)});
+      out.push_back({builtin_sut(*v, user), "--sut " + shell_quote(*v)});
     } else if (auto cmd = value("--sut-cmd")) {
       cmds.push_back({*cmd, "", false});
       out.push_back({SutCommand{}, ""});

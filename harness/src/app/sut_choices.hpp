@@ -5,10 +5,12 @@
 
 #include <vector>
 
+#include "xph/harness/app/suts.hpp"
 #include "xph/harness/session/session.hpp"
 
 namespace xph::harness {
 
-std::vector<SutChoice> sut_choices(int argc, char** argv);
+// USER: the SUTs of a SUT file, which --sut may name too.
+std::vector<SutChoice> sut_choices(int argc, char** argv, const std::vector<BuiltinSut>& user = {});
 
 }  // namespace xph::harness

@@ -4,7 +4,11 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
+#include <fstream>
 #include <future>
+
+#include <nlohmann/json.hpp>
 
 #include <boost/process/search_path.hpp>
 
@@ -125,6 +129,43 @@ void deep_check(std::vector<BuiltinSut>& suts) {
   }
 }
 
+// One entry of a SUT file: {"name", "cmd", "warm"?, "env"?, "description"?}.
+// Words of cmd that start with ./ or ../ are relative to the file's folder
+// (the SUT runs in its case folder, so a relative path would find nothing).
+BuiltinSut user_sut(const nlohmann::json& e, const fs::path& file, const std::string& at,
+                    const std::vector<std::string>& builtin, const std::vector<BuiltinSut>& earlier) {
+  auto fail = [&](const std::string& field, const std::string& what) {
+    throw InputError(file.string() + ": " + at + (field.empty() ? "" : "/" + field) + ": " + what);
+  };
+  if (!e.is_object()) fail("", "expected an object with name and cmd");
+  for (const auto& [k, _] : e.items())
+    if (k != "name" && k != "cmd" && k != "warm" && k != "env" && k != "description")
+      fail(k, "unknown field; expected name, cmd, warm, env or description");
+  if (!e.contains("name") || !e["name"].is_string() || e["name"].get<std::string>().empty())
+    fail("name", "expected a name");
+  const std::string name = e["name"];
+  if (name.rfind("garak@", 0) == 0 || std::find(builtin.begin(), builtin.end(), name) != builtin.end())
+    fail("name", "\"" + name + "\" is a built-in SUT's name");
+  for (const auto& other : earlier)
+    if (other.name == name) fail("name", "\"" + name + "\" appears twice");
+  if (!e.contains("cmd") || !e["cmd"].is_string()) fail("cmd", "expected the command as one string");
+  std::string cmd;
+  for (auto word : split_words(e["cmd"].get<std::string>())) {
+    if (word.rfind("./", 0) == 0 || word.rfind("../", 0) == 0) word = (fs::absolute(file).parent_path() / word).lexically_normal().string();
+    cmd += shell_quote(word) + " ";
+  }
+  if (e.contains("warm") && !e["warm"].is_boolean()) fail("warm", "expected true or false");
+  SutCommand command = command_sut(cmd, name, e.value("warm", false));
+  if (e.contains("env")) {
+    if (!e["env"].is_object()) fail("env", "expected an object of variables to strings");
+    for (const auto& [k, v] : e["env"].items()) {
+      if (!v.is_string()) fail("env/" + k, "expected a string");
+      command.env[k] = v.get<std::string>();
+    }
+  }
+  return {name, e.value("description", "from " + file.string()), command, ""};
+}
+
 }  // namespace
 
 fs::path data_dir() { return (own_dir() / ".." / "share" / "xph").lexically_normal(); }
@@ -159,7 +200,25 @@ std::vector<BuiltinSut> builtin_suts(bool deep) {
   return out;
 }
 
-SutCommand builtin_sut(const std::string& name) {
+std::vector<BuiltinSut> user_suts(const std::string& file) {
+  const fs::path path = file.empty() ? fs::path("xph-suts.json") : fs::path(file);
+  if (file.empty() && !fs::exists(path)) return {};
+  std::ifstream in(path);
+  if (!in) throw InputError(path.string() + ": cannot read the SUT file");
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("suts") || !j["suts"].is_array())
+    throw InputError(path.string() + ": /: expected {\"suts\": [{\"name\", \"cmd\", ...}]}");
+  std::vector<std::string> builtin;
+  for (const auto& b : builtin_suts()) builtin.push_back(b.name);
+  std::vector<BuiltinSut> out;
+  for (std::size_t i = 0; i < j["suts"].size(); ++i)
+    out.push_back(user_sut(j["suts"][i], path, "/suts/" + std::to_string(i), builtin, out));
+  return out;
+}
+
+SutCommand builtin_sut(const std::string& name, const std::vector<BuiltinSut>& user) {
+  for (const auto& u : user)
+    if (u.name == name) return *u.command;
   if (name.rfind("garak@", 0) == 0 && name.find('/') != std::string::npos) {
     // garak@DIR: the user's own garak checkout, its SDK on their Python path.
     std::string why;
@@ -178,6 +237,7 @@ SutCommand builtin_sut(const std::string& name) {
     }
     known += (known.empty() ? "" : ", ") + s.name;
   }
+  for (const auto& u : user) known += ", " + u.name;
   throw InputError("--sut " + name + ": unknown SUT; built-in SUTs are " + known + ", and garak@DIR");
 }
 

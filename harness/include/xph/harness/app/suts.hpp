@@ -27,9 +27,14 @@ struct BuiltinSut {
 // garak's adapter (`--check`, a second or more each) instead of only
 // looking for its files.
 std::vector<BuiltinSut> builtin_suts(bool deep = false);
-// A built-in name, or garak@DIR. Throws InputError for an unknown or
-// unavailable name, saying which names exist or what is missing.
-SutCommand builtin_sut(const std::string& name);
+// A user's own SUTs, named in a SUT file (docs/harness.md, "SUT files"):
+// FILE when given, else xph-suts.json in the working folder when there is
+// one. Throws InputError naming the file, the field and what is wrong.
+std::vector<BuiltinSut> user_suts(const std::string& file);
+
+// A built-in name, garak@DIR, or a name from USER. Throws InputError for an
+// unknown or unavailable name, saying which names exist or what is missing.
+SutCommand builtin_sut(const std::string& name, const std::vector<BuiltinSut>& user = {});
 // "ARGV" split as a shell would split words, with no shell and no
 // expansion; argv[0] resolved on PATH. Throws InputError.
 SutCommand command_sut(const std::string& text, const std::string& name, bool warm = false);
