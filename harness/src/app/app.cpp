@@ -144,62 +144,79 @@ std::vector<SutChoice> matrix_suts(int argc, char** argv, const Flags& f, const 
   return out;
 }
 
+// The command line: every subcommand and its flags.
+struct Cli {
+  CLI::App app{"xph: replays probe orderings against systems under test and judges whether every error "
+               "crossed the process boundary intact.",
+               "xph"};
+  Flags f;
+  bool check = false;
+  std::vector<std::string> merge_dirs;
+  std::string merge_out;
+
+  Cli() {
+    app.require_subcommand(1);
+    f.jobs = default_jobs();
+    auto* run = app.add_subcommand("run", "run scenario files or folders against SUTs");
+    run->add_option("paths", f.paths, "scenario files or folders (default: scenarios/)");
+    add_sut_flags(*run, f);
+    run->add_option("--filter", f.filter, "only case ids matching this glob")->capture_default_str();
+    add_run_flags(*run, f);
+    auto* matrix = app.add_subcommand("matrix", "every bundled scenario against every available built-in SUT");
+    add_sut_flags(*matrix, f);
+    matrix->add_option("--filter", f.filter, "only case ids matching this glob")->capture_default_str();
+    add_run_flags(*matrix, f);
+    add_fuzz_flags(*app.add_subcommand("fuzz", "random scenarios, judged; each failure shrunk and written as a scenario"), f);
+    app.add_subcommand("suts", "the built-in SUT names and whether each can run here")
+        ->add_flag("--check", check, "ask real garak's adapter too (slower)");
+    app.add_subcommand("serve", "same as oaimock (see `xph serve --help`)");
+    auto* merge = app.add_subcommand("merge", "combine fuzz shards' findings and reports into one folder");
+    merge->add_option("dirs", merge_dirs, "the shards' --out folders (with their --json and --junit reports)")->required();
+    merge->add_option("--out", merge_out, "where the merged findings and reports go")->required();
+  }
+
+  // The exit code of parsing when it ends the run (help, a bad flag).
+  std::optional<int> parse(int argc, char** argv) {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+      std::cout << app.help();
+      return 0;
+    } catch (const CLI::ParseError& e) {
+      if (e.get_exit_code() == 0) {  // help of a subcommand
+        std::cout << (app.get_subcommands().empty() ? app.help() : app.get_subcommands().front()->help());
+        return 0;
+      }
+      std::cerr << "xph: " << e.what() << "\n";
+      return 2;
+    }
+    return std::nullopt;
+  }
+};
+
+int dispatch(Cli& cli, int argc, char** argv) {
+  const Flags& f = cli.f;
+  if (cli.app.got_subcommand("suts")) return suts_command(cli.check);
+  if (cli.app.got_subcommand("merge")) return merge_command(cli.merge_dirs, cli.merge_out);
+  const auto user = user_suts(f.suts_file);
+  if (cli.app.got_subcommand("fuzz")) return fuzz_command(f, argc, argv, user);
+  if (cli.app.got_subcommand("matrix"))
+    return session_command("xph matrix", load_all({default_scenarios()}), matrix_suts(argc, argv, f, user), user, f,
+                           argc, argv);
+  auto suts = sut_choices(argc, argv, user);
+  if (suts.empty()) suts.push_back({builtin_sut("ref"), "--sut ref"});
+  return session_command("xph run", load_all(f.paths.empty() ? std::vector<std::string>{default_scenarios()} : f.paths),
+                         suts, user, f, argc, argv);
+}
+
 }  // namespace
 
 int xph_main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "serve") return mock::oaimock_main(argc - 1, argv + 1);
-
-  CLI::App app{"xph: replays probe orderings against systems under test and judges whether every error "
-               "crossed the process boundary intact.",
-               "xph"};
-  app.require_subcommand(1);
-  Flags f;
-  f.jobs = default_jobs();
-  auto* run = app.add_subcommand("run", "run scenario files or folders against SUTs");
-  run->add_option("paths", f.paths, "scenario files or folders (default: scenarios/)");
-  add_sut_flags(*run, f);
-  run->add_option("--filter", f.filter, "only case ids matching this glob")->capture_default_str();
-  add_run_flags(*run, f);
-  auto* matrix = app.add_subcommand("matrix", "every bundled scenario against every available built-in SUT");
-  add_sut_flags(*matrix, f);
-  matrix->add_option("--filter", f.filter, "only case ids matching this glob")->capture_default_str();
-  add_run_flags(*matrix, f);
-  auto* fuzz = app.add_subcommand("fuzz", "random scenarios, judged; each failure shrunk and written as a scenario");
-  add_fuzz_flags(*fuzz, f);
-  bool check = false;
-  app.add_subcommand("suts", "the built-in SUT names and whether each can run here")
-      ->add_flag("--check", check, "ask real garak's adapter too (slower)");
-  app.add_subcommand("serve", "same as oaimock (see `xph serve --help`)");
-  auto* merge = app.add_subcommand("merge", "combine fuzz shards' findings and reports into one folder");
-  std::vector<std::string> merge_dirs;
-  std::string merge_out;
-  merge->add_option("dirs", merge_dirs, "the shards' --out folders (with their --json and --junit reports)")->required();
-  merge->add_option("--out", merge_out, "where the merged findings and reports go")->required();
+  Cli cli;
+  if (const auto done = cli.parse(argc, argv)) return *done;
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) {  // help of a subcommand
-      std::cout << (app.get_subcommands().empty() ? app.help() : app.get_subcommands().front()->help());
-      return 0;
-    }
-    std::cerr << "xph: " << e.what() << "\n";
-    return 2;
-  }
-  try {
-    if (app.got_subcommand("suts")) return suts_command(check);
-    if (app.got_subcommand("merge")) return merge_command(merge_dirs, merge_out);
-    if (app.got_subcommand("fuzz")) return fuzz_command(f, argc, argv, user_suts(f.suts_file));
-    const auto user = user_suts(f.suts_file);
-    if (app.got_subcommand("matrix"))
-      return session_command("xph matrix", load_all({default_scenarios()}), matrix_suts(argc, argv, f, user), user, f,
-                             argc, argv);
-    auto suts = sut_choices(argc, argv, user);
-    if (suts.empty()) suts.push_back({builtin_sut("ref"), "--sut ref"});
-    return session_command("xph run", load_all(f.paths.empty() ? std::vector<std::string>{default_scenarios()} : f.paths),
-                           suts, user, f, argc, argv);
+    return dispatch(cli, argc, argv);
   } catch (const InputError& e) {
     std::cerr << "xph: " << e.what() << "\n";
     return 2;
