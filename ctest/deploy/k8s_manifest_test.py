@@ -123,6 +123,9 @@ check(len(images) == 1, "every pod runs the one image: %s" % sorted(images))
 
 # The scripts' xph flags are xph's.
 fuzz_script, merge_script = script_of(fuzz), script_of(merge)
+# Kubernetes expands $(NAME) in args before the shell sees them: a script
+# that needs the shell's $( would be rewritten under it.
+check("$(" not in fuzz_script + merge_script, "the pod scripts leave Kubernetes no $( to expand")
 for script, command in ((fuzz_script, "fuzz"), (merge_script, "merge")):
     code, known = help_flags(xph, command)
     calls = [c for c in xph_calls(script) if c[1:2] == [command]]
