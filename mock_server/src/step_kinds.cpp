@@ -38,7 +38,7 @@ constexpr StepKindRow row(StepKind kind) {
 
 constexpr std::size_t kind_count() {
   std::size_t n = 0;
-  while (row(static_cast<StepKind>(n)).serve) ++n;
+  while (!row(static_cast<StepKind>(n)).name.empty()) ++n;
   return n;
 }
 
@@ -48,16 +48,18 @@ constexpr auto kStepKinds = [] {
   return rows;
 }();
 
+// Function pointers are not compared here: GCC under -fsanitize=undefined
+// cannot fold `f != nullptr` in a constant expression. The mock's unit test
+// checks that every row has a view and every drawn row a draw.
 consteval bool rows_whole() {
   for (const auto& r : kStepKinds) {
-    if (r.name.empty() || !r.view || r.fuzz_weight < 0) return false;
-    if (r.fuzz_weight > 0 && !r.draw) return false;
+    if (r.name.empty() || r.fuzz_weight < 0) return false;
     for (const auto& other : kStepKinds)
       if (&other != &r && other.name == r.name) return false;
   }
   return true;
 }
-static_assert(rows_whole(), "every row has a unique name and a view; a drawn kind has a draw");
+static_assert(rows_whole(), "every row has a unique name and a weight >= 0");
 
 }  // namespace
 
