@@ -202,6 +202,18 @@ def test_a_forkserver_started_at_import_is_not_used_by_a_case(zygotes, cases):
         assert {w["pgid"] for w in workers} == {exit.pid}
 
 
+def test_a_log_file_opened_at_import_is_written_by_the_case_not_its_new_files(zygotes, cases, tmp_path):
+    log = str(tmp_path / "import.log")
+    z = zygotes(env=wd.base_env(XPH_TEST_IMPORT_LOGFILE=log))
+    for n in range(2):
+        folder, env = cases(XPH_TEST_MODE="logfile")
+        exit = run_case(z, folder, env, "xph-t14-%d" % n)
+        assert exit.code == 0, read(os.path.join(folder, "stderr.txt"))
+        assert read(os.path.join(folder, "mine.txt")) == "the case's own text\n"
+        assert read(log).splitlines()[-1] == "logged by the case %d" % exit.pid
+    assert read(log).splitlines()[0] == "imported in %d" % z.proc.pid
+
+
 def test_exit_joins_threads_and_runs_atexit_as_a_cold_exit_does(zygotes, cases):
     z = zygotes()
     folder, env = cases(XPH_TEST_MODE="shutdown")

@@ -229,7 +229,28 @@ def _become_case(msg, sock, libc):
         name = msg["comm"].encode()[:15]
         import ctypes
         libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+    _reopen_log_files()
     _fresh_multiprocessing()
+
+
+def _reopen_log_files():
+    """A logging.FileHandler opened at import (garak HEAD's `import garak`
+    calls logging.basicConfig(filename=...)) holds a file object whose fd
+    the case has closed: its next record would go to whatever the case
+    opens under that number. Each is made to open its file again on its
+    next record, as the cold SUT's would have been opened in the case. The
+    old file objects stay referenced: collected, they would close that
+    number under the case too."""
+    logging = sys.modules.get("logging")
+    if logging is None:
+        return
+    loggers = [logging.getLogger()] + [
+        lg for lg in list(logging.Logger.manager.loggerDict.values()) if isinstance(lg, logging.Logger)]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            if isinstance(handler, logging.FileHandler) and handler.stream is not None:
+                _kept.append(handler.stream)
+                handler.stream = None  # FileHandler.emit opens it again
 
 
 def _fresh_signals():
