@@ -107,3 +107,35 @@ def test_the_result_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
         xph_sut.write_result("mine 1.0", [{"id": object()}])
     assert json.loads(target.read_text())["attempts"] == [{"id": "p#0"}]
     assert sorted(os.listdir(tmp_path)) == ["result.json"]
+
+
+# Set at run time in this process, as a SUT's main() would: a forked worker
+# inherits it, a spawned or forkserver worker imports this module afresh.
+RUN_TIME = {}
+
+
+def _seen_by_worker(_):
+    return os.getpid(), RUN_TIME.get("set"), _INITIALISED.get("with")
+
+
+_INITIALISED = {}
+
+
+def _initialise(value):
+    _INITIALISED["with"] = value
+
+
+@pytest.mark.parametrize("method", xph_sut.START_METHODS)
+def test_spec_pool_runs_workers_under_the_spec_start_method(tmp_path, method, monkeypatch):
+    spec = xph_sut.load_spec(write_spec(str(tmp_path), start_method=method))
+    monkeypatch.setitem(RUN_TIME, "set", "in main")
+    # The process default says otherwise: the spec wins.
+    other = "spawn" if method == "fork" else "fork"
+    monkeypatch.setattr(__import__("multiprocessing").context._default_context, "_actual_context",
+                        __import__("multiprocessing").get_context(other))
+    with spec.pool(2, initializer=_initialise, initargs=("passed",)) as pool:
+        seen = pool.map(_seen_by_worker, range(4))
+    assert {pid for pid, _, _ in seen}.isdisjoint({os.getpid()})
+    # A run-time global reaches only a forked worker; initargs reach every one (pickled when not forked).
+    assert {s for _, s, _ in seen} == ({"in main"} if method == "fork" else {None})
+    assert {i for _, _, i in seen} == {"passed"}

@@ -1,8 +1,11 @@
 """The warm start protocol, version 1, against a real zygote: real fork,
-real sockets, this process as the child subreaper (as xph is)."""
+real sockets, this process as the child subreaper (as xph is). The line to
+the zygote is an inherited socketpair end (XPH_WARM=fd:N), as xph makes it,
+unless a test says `via="path"`."""
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 
@@ -24,8 +27,8 @@ def zygotes():
     """Start zygotes; each is closed (EOF) and must be gone after the test."""
     started = []
 
-    def start(argv=PROBE_SUT, env=None):
-        z = wd.Zygote(argv, env=env)
+    def start(argv=PROBE_SUT, env=None, via="fd"):
+        z = wd.Zygote(argv, env=env, via=via)
         started.append(z)
         return z
     yield start
@@ -66,13 +69,25 @@ def run_case(zygote, folder, env, comm, timeout=60):
     return exit
 
 
-def test_hello_names_the_zygote(zygotes):
-    z = zygotes()
+@pytest.mark.parametrize("via", wd.VIAS)
+def test_hello_names_the_zygote(zygotes, via):
+    z = zygotes(via=via)
     assert z.hello == {"xph_warm": 1, "pid": z.proc.pid}
 
 
-def test_a_case_runs_in_a_fresh_fork_with_the_case_world(zygotes, cases):
+def test_the_inherited_socket_is_not_passed_on_by_the_zygote(zygotes):
     z = zygotes()
+    fd = [int(n) for n in os.listdir("/proc/%d/fd" % z.proc.pid)
+          if os.readlink("/proc/%d/fd/%s" % (z.proc.pid, n)).startswith("socket:")]
+    assert len(fd) == 1, fd
+    with open("/proc/%d/fdinfo/%d" % (z.proc.pid, fd[0])) as f:
+        flags = int(next(line for line in f if line.startswith("flags:")).split()[1], 8)
+    assert flags & os.O_CLOEXEC  # what the zygote execs does not get xph's line
+
+
+@pytest.mark.parametrize("via", wd.VIAS)
+def test_a_case_runs_in_a_fresh_fork_with_the_case_world(zygotes, cases, via):
+    z = zygotes(via=via)
     folder, env = cases()
     exit = run_case(z, folder, env, "xph-t1-c1")
     assert exit.code == 0, read(os.path.join(folder, "stderr.txt"))
@@ -187,6 +202,18 @@ def test_a_forkserver_started_at_import_is_not_used_by_a_case(zygotes, cases):
         assert {w["pgid"] for w in workers} == {exit.pid}
 
 
+def test_a_log_file_opened_at_import_is_written_by_the_case_not_its_new_files(zygotes, cases, tmp_path):
+    log = str(tmp_path / "import.log")
+    z = zygotes(env=wd.base_env(XPH_TEST_IMPORT_LOGFILE=log))
+    for n in range(2):
+        folder, env = cases(XPH_TEST_MODE="logfile")
+        exit = run_case(z, folder, env, "xph-t14-%d" % n)
+        assert exit.code == 0, read(os.path.join(folder, "stderr.txt"))
+        assert read(os.path.join(folder, "mine.txt")) == "the case's own text\n"
+        assert read(log).splitlines()[-1] == "logged by the case %d" % exit.pid
+    assert read(log).splitlines()[0] == "imported in %d" % z.proc.pid
+
+
 def test_exit_joins_threads_and_runs_atexit_as_a_cold_exit_does(zygotes, cases):
     z = zygotes()
     folder, env = cases(XPH_TEST_MODE="shutdown")
@@ -228,8 +255,9 @@ def test_a_killed_case_leaves_nothing_and_the_zygote_serves_the_next(zygotes, ca
     assert run_case(z, folder, env, "xph-t11-next").code == 0
 
 
-def test_the_zygote_exits_0_on_eof(zygotes, cases):
-    z = zygotes()
+@pytest.mark.parametrize("via", wd.VIAS)
+def test_the_zygote_exits_0_on_eof(zygotes, cases, via):
+    z = zygotes(via=via)
     folder, env = cases()
     assert run_case(z, folder, env, "xph-t12").code == 0
     assert z.close() == 0
@@ -250,6 +278,35 @@ def test_a_zygote_that_cannot_reach_xph_says_so(tmp_path):
                           timeout=60)
     assert done.returncode == 3
     assert done.stderr.startswith("xph_sut: cannot reach xph at XPH_WARM=%s: " % (tmp_path / "nobody-listens"))
+
+
+@pytest.mark.parametrize("what, reason", [
+    ("closed", "Bad file descriptor"),
+    ("file", "Socket operation on non-socket"),
+    ("udp", "is not a Unix stream socket"),
+    ("word", "not a descriptor number"),
+])
+def test_a_zygote_given_a_descriptor_that_is_not_xphs_line_says_so(tmp_path, what, reason):
+    keep = []
+    if what == "file":
+        keep.append(open(tmp_path / "plain", "w"))
+        fd = keep[-1].fileno()
+    elif what == "udp":
+        keep.append(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+        fd = keep[-1].fileno()
+    else:
+        fd = 99
+    value = "fd:nine" if what == "word" else "fd:%d" % fd
+    try:
+        done = subprocess.run(PROBE_SUT, env=wd.base_env(XPH_WARM=value), stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=60,
+                              pass_fds=(fd,) if what in ("file", "udp") else ())
+    finally:
+        for f in keep:
+            f.close()
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.startswith("xph_sut: cannot reach xph at XPH_WARM=%s: " % value), done.stderr
+    assert reason in done.stderr
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])

@@ -1,6 +1,11 @@
 """xph's side of the warm start protocol (version 1), played in Python so
-the tests can drive a real zygote: a Unix socket server, one case line per
-case, and this process as the child subreaper that waits for each case."""
+the tests can drive a real zygote: one case line per case, and this process
+as the child subreaper that waits for each case.
+
+The line to the zygote is made as xph makes it (`via="fd"`, the default): a
+socketpair whose one end the zygote inherits across exec as fd N, named by
+XPH_WARM=fd:N. `via="path"`: a Unix socket server the zygote connects to,
+XPH_WARM=<path>, which xph_sut keeps supporting."""
 import ctypes
 import json
 import os
@@ -69,39 +74,70 @@ class CaseExit:
         return "CaseExit(pid=%d, code=%d)" % (self.pid, self.code)
 
 
+VIAS = ("fd", "path")
+
+
 class Zygote:
     """One warm SUT: started once, each case a fork of it."""
 
-    def __init__(self, argv, env=None, timeout=30.0):
+    def __init__(self, argv, env=None, timeout=30.0, via="fd"):
+        if via not in VIAS:
+            raise ValueError("via must be one of %s" % (VIAS,))
         self.timeout = timeout
-        # A short folder: a Unix socket path has room for 107 bytes.
+        self.via = via
         self.dir = tempfile.mkdtemp(prefix="xphw-")
-        self.socket_path = os.path.join(self.dir, "warm.sock")
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(self.socket_path)
-        self.server.listen(1)
-        self.server.settimeout(timeout)
         self.home = os.path.join(self.dir, "zygote")
         os.mkdir(self.home)
         self.output_path = os.path.join(self.dir, "zygote.out")
         self.last_output = ""
-        env = dict(base_env() if env is None else env, XPH_WARM=self.socket_path)
-        with open(self.output_path, "wb") as out:
-            self.proc = subprocess.Popen(argv, cwd=self.home, env=env, stdin=subprocess.DEVNULL,
-                                         stdout=out, stderr=subprocess.STDOUT, process_group=0)
-        self.conn = None
+        self.server = self.conn = None
+        env = dict(base_env() if env is None else env)
+        pass_fds = ()
+        if via == "fd":
+            # As xph: one end stays open across exec in the zygote (pass_fds
+            # keeps its number and clears close-on-exec only there); ours is
+            # close-on-exec, so nothing else this process starts holds it.
+            self.conn, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            pass_fds = (theirs.fileno(),)
+            env["XPH_WARM"] = "fd:%d" % theirs.fileno()
+        else:
+            # A short folder: a Unix socket path has room for 107 bytes.
+            self.socket_path = os.path.join(self.dir, "warm.sock")
+            self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.server.bind(self.socket_path)
+            self.server.listen(1)
+            self.server.settimeout(timeout)
+            env["XPH_WARM"] = self.socket_path
+        self.proc = None
         try:
-            self.conn, _ = self.server.accept()
-        except socket.timeout:
-            output = self.output()
+            try:
+                with open(self.output_path, "wb") as out:
+                    self.proc = subprocess.Popen(argv, cwd=self.home, env=env, stdin=subprocess.DEVNULL,
+                                                 stdout=out, stderr=subprocess.STDOUT, process_group=0,
+                                                 pass_fds=pass_fds)
+            finally:
+                if via == "fd":
+                    theirs.close()  # the zygote's alone now: its exit is our EOF
+            if via == "path":
+                try:
+                    self.conn, _ = self.server.accept()
+                except socket.timeout:
+                    raise AssertionError("zygote never connected: %s" % self.output()) from None
+            self.conn.settimeout(timeout)
+            self.reader = self.conn.makefile("rb")
+            try:
+                self.hello = self._read()
+            except socket.timeout:
+                raise AssertionError("zygote sent no hello: %s" % self.output()) from None
+        except BaseException:
             self.kill()
-            self.server.close()
+            if self.conn is not None:
+                self.conn.close()
+            if self.server is not None:
+                self.server.close()
             self.output()
             shutil.rmtree(self.dir, ignore_errors=True)
-            raise AssertionError("zygote never connected: %s" % output)
-        self.conn.settimeout(timeout)
-        self.reader = self.conn.makefile("rb")
-        self.hello = self._read()
+            raise
 
     def output(self):
         """What the zygote printed (kept once close() removed its folder)."""
@@ -137,12 +173,13 @@ class Zygote:
             return self.proc.wait(timeout=self.timeout)
         finally:
             self.kill()
-            self.server.close()
+            if self.server is not None:
+                self.server.close()
             self.output()
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def kill(self):
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:

@@ -6,8 +6,10 @@ At 60675d25 every case of single_then_multi is TRANSPORT_BROKEN with
 ORDER_DEPENDENT, the finding quoting Python's own `cannot pickle
 '_thread.RLock' object` at the dispatch stage, and the pooled probe run alone
 passes (the differential rerun). At e1167451 (PR #689) every case passes.
-The scenario file carries no garak@ expectations (the lead owns it), so this
-test asserts them itself from xph's JSON report.
+The scenario's garak@ expectations hold the verdicts
+(real_garak/adapter/single_then_multi/COMMIT asserts those); this test
+asserts what a verdict does not say, from xph's JSON report: the RLock at
+the dispatch stage, and the pooled probe alone passing.
 """
 import argparse
 import json

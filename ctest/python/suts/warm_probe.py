@@ -24,6 +24,12 @@ if os.environ.get("XPH_TEST_IMPORT_SIGNALS"):
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2, signal.SIGCHLD])
 
+if os.environ.get("XPH_TEST_IMPORT_LOGFILE"):
+    # As garak HEAD's `import garak`: a log file opened at import, in the zygote.
+    import logging
+    logging.basicConfig(filename=os.environ["XPH_TEST_IMPORT_LOGFILE"], level=logging.INFO, format="%(message)s")
+    logging.info("imported in %d", os.getpid())
+
 if os.environ.get("XPH_TEST_IMPORT_FORKSERVER"):
     # What docs/python-sut.md says not to do: a case must still get its own.
     from multiprocessing import forkserver
@@ -119,6 +125,13 @@ def main():
                 f.write("joined before exit")
         threading.Thread(target=late).start()
         atexit.register(lambda: open("atexit.txt", "w").write("ran"))
+        return 0
+    if mode == "logfile":
+        # The case's first file takes the lowest free number, the one the
+        # zygote's log file had.
+        with open("mine.txt", "w") as mine:
+            __import__("logging").info("logged by the case %d", os.getpid())
+            mine.write("the case's own text\n")
         return 0
     if mode == "sigpipe":
         r, w = os.pipe()

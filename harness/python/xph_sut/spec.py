@@ -80,9 +80,13 @@ class Spec:
         """Whether garak would run this probe's attempts in a pool."""
         return self.parallel_attempts > 1 and len(probe.prompts) > 1
 
-    def pool(self, processes):
-        """A multiprocessing.Pool under the spec's start method."""
-        return multiprocessing.get_context(self.start_method).Pool(processes)
+    def pool(self, processes=None, initializer=None, initargs=(), maxtasksperchild=None):
+        """A multiprocessing.Pool under the spec's start method, whatever
+        the process's default is. Under spawn and forkserver a worker
+        inherits nothing made at run time: what it needs comes with each
+        task or through `initializer(*initargs)`, which are pickled too."""
+        return multiprocessing.get_context(self.start_method).Pool(
+            processes, initializer=initializer, initargs=initargs, maxtasksperchild=maxtasksperchild)
 
 
 def _field(data, name, kind, where="spec", default=dataclasses.MISSING):

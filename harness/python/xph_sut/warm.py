@@ -2,8 +2,10 @@
 
 Cold (XPH_WARM unset): main() runs once and its return value is the exit code.
 
-Warm (XPH_WARM is the path of xph's Unix socket), protocol version 1: this
-process is the zygote. It has imported what the SUT needs; xph sends one
+Warm, protocol version 1: this process is the zygote. XPH_WARM names its
+line to xph: `fd:N`, a connected Unix stream socket xph left open across exec
+as fd N (a socketpair: what xph does), or the path of a Unix socket xph
+listens on. It has imported what the SUT needs; xph sends one
 JSON line per case, and each case runs as a fresh fork of it (C2), started
 through a short-lived intermediate (C1) so that, C1 gone, C2 is reparented
 to xph, the child subreaper, which waits for it like any child it started.
@@ -45,29 +47,54 @@ _kept = []
 
 def serve(main):
     """Run main() as the SUT: once (cold) or once per case (warm)."""
-    path = os.environ.get("XPH_WARM")
-    if not path:
+    where = os.environ.get("XPH_WARM")
+    if not where:
         sys.exit(main())
-    _zygote(path, main)
+    _zygote(where, main)
 
 
 def _one_line(text):
     return " ".join(str(text).split()) or "error"
 
 
-def _zygote(path, main):
+def _connect(where):
+    """The socket to xph, from XPH_WARM: `fd:N` (inherited, already
+    connected) or a path (connect to it). Raises OSError with the reason."""
+    if where.startswith("fd:"):
+        try:
+            fd = int(where[3:])
+        except ValueError:
+            raise OSError(0, "not a descriptor number") from None
+        if fd < 3:
+            raise OSError(0, "fd %d is a standard stream, not xph's socket" % fd)
+        sock = socket.socket(fileno=fd)  # EBADF when xph did not leave it open
+        if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
+            sock.detach()
+            raise OSError(0, "fd %d is not a Unix stream socket" % fd)
+        # It came across exec; nothing this process starts should get it too.
+        sock.set_inheritable(False)
+        return sock
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(where)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _zygote(where, main):
     threads = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
     if threads:
         print("xph_sut: warm start with %d other thread(s) alive (%s): fork copies only this one; "
               "start threads in main(), not at import" % (len(threads), ", ".join(threads)),
               file=sys.stderr, flush=True)
     libc = _libc()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.connect(path)
+        sock = _connect(where)
         sock.sendall(_line({"xph_warm": PROTOCOL_VERSION, "pid": os.getpid()}))
     except OSError as e:
-        print("xph_sut: cannot reach xph at XPH_WARM=%s: %s" % (path, e.strerror or e), file=sys.stderr)
+        print("xph_sut: cannot reach xph at XPH_WARM=%s: %s" % (where, e.strerror or e), file=sys.stderr)
         sys.exit(3)
     reader = sock.makefile("rb")
     # What import built is never freed by a case: left to the collector, each
@@ -202,7 +229,28 @@ def _become_case(msg, sock, libc):
         name = msg["comm"].encode()[:15]
         import ctypes
         libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+    _reopen_log_files()
     _fresh_multiprocessing()
+
+
+def _reopen_log_files():
+    """A logging.FileHandler opened at import (garak HEAD's `import garak`
+    calls logging.basicConfig(filename=...)) holds a file object whose fd
+    the case has closed: its next record would go to whatever the case
+    opens under that number. Each is made to open its file again on its
+    next record, as the cold SUT's would have been opened in the case. The
+    old file objects stay referenced: collected, they would close that
+    number under the case too."""
+    logging = sys.modules.get("logging")
+    if logging is None:
+        return
+    loggers = [logging.getLogger()] + [
+        lg for lg in list(logging.Logger.manager.loggerDict.values()) if isinstance(lg, logging.Logger)]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            if isinstance(handler, logging.FileHandler) and handler.stream is not None:
+                _kept.append(handler.stream)
+                handler.stream = None  # FileHandler.emit opens it again
 
 
 def _fresh_signals():
