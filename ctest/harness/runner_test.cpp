@@ -313,3 +313,105 @@ TEST_F(Runner, SutAsleepInItsOwnBackoffIsNotIdle) {
   EXPECT_GT(run.seconds, run.idle_bound_s);
   ASSERT_TRUE(run.result) << run.result_problem;
 }
+
+// Warm SUTs (docs/python-sut.md): started once, each case a fork. What a
+// zygote does wrong before its first case is that case's verdict, in one
+// line, and leaves nothing running.
+namespace {
+
+struct WarmSut {
+  explicit WarmSut(const std::string& mode)
+      : pids(fs::temp_directory_path() / ("xph_warm_" + mode + "_" + std::to_string(::getpid()))),
+        command(command_sut("/usr/bin/python3 " + kSuts + "warm_sut.py " + mode + " " + pids.string(), "warm-" + mode,
+                            true)) {
+    fs::remove(pids);
+    command.env["PYTHONPATH"] = std::string(XPH_SOURCE_DIR) + "/harness/python";
+  }
+  ~WarmSut() { fs::remove(pids); }
+  // The pids the SUT wrote after WORD ("import": one line per interpreter
+  // start; "" : the escaped sleepers).
+  std::vector<int> written(const std::string& word) const {
+    std::ifstream in(pids);
+    std::vector<int> found;
+    for (std::string line; std::getline(in, line);) {
+      std::istringstream words(line);
+      std::string first;
+      words >> first;
+      if (word.empty() && std::isdigit(static_cast<unsigned char>(first[0]))) found.push_back(std::stoi(first));
+      if (!word.empty() && first == word) {
+        int pid = 0;
+        words >> pid;
+        found.push_back(pid);
+      }
+    }
+    return found;
+  }
+  fs::path pids;
+  SutCommand command;
+};
+
+std::string findings_text(const Judgement& j) {
+  std::string text;
+  for (const auto& f : j.findings) text += f.detail() + "\n";
+  return text;
+}
+
+}  // namespace
+
+TEST_F(Runner, WarmSutRunsEachCaseAsAForkOfOneImport) {
+  WarmSut sut("ok");
+  const auto c = make_case(R"({"name":"w","probes":[{"name":"p","attempts":2}],"responses":{"p#1":"400:c"}})");
+  for (int i = 0; i < 3; ++i) {
+    const CaseRun run = run_case(sut.command, c, server_);
+    EXPECT_EQ(judge(c, run).primary, Verdict::Pass) << findings_text(judge(c, run)) << run.stderr_text;
+  }
+  const auto imports = sut.written("import");
+  ASSERT_EQ(imports.size(), 1u) << "three cases, one interpreter start";
+  EXPECT_TRUE(alive(imports[0])) << "the zygote stays for the next case";
+}
+
+TEST_F(Runner, WarmSutDyingWhileImportingIsCrashInOneLineAndLeavesNothing) {
+  WarmSut sut("die");
+  const auto c = make_case(R"({"name":"w","probes":[{"name":"p","attempts":1}]})");
+  const CaseRun run = run_case(sut.command, c, server_);
+  const auto j = judge(c, run);
+  EXPECT_EQ(j.primary, Verdict::Crash);
+  EXPECT_THAT(findings_text(j), HasSubstr("the warm SUT exit code 3 while importing, before its handshake"));
+  EXPECT_THAT(run.stderr_text, HasSubstr("cannot import what I need"));
+  for (const int pid : sut.written("import")) EXPECT_FALSE(alive(pid)) << pid;
+}
+
+TEST_F(Runner, WarmSutThatNeverShakesHandsIsHangAndIsKilled) {
+  WarmSut sut("hang");
+  const auto c = make_case(R"({"name":"w","probes":[{"name":"p","attempts":1}],"timeout_s":20})");
+  const CaseRun run = run_case(sut.command, c, server_);
+  const auto j = judge(c, run);
+  EXPECT_EQ(j.primary, Verdict::Hang) << findings_text(j);
+  EXPECT_THAT(findings_text(j), HasSubstr("the warm SUT never completed its handshake (idle while importing)"));
+  const auto imports = sut.written("import");
+  ASSERT_EQ(imports.size(), 1u);
+  EXPECT_FALSE(alive(imports[0])) << "the zygote " << imports[0] << " was left sleeping";
+}
+
+TEST_F(Runner, WarmSutWhoseFirstLineIsNotTheHandshakeIsCrash) {
+  WarmSut sut("badhello");
+  const auto c = make_case(R"({"name":"w","probes":[{"name":"p","attempts":1}]})");
+  const CaseRun run = run_case(sut.command, c, server_);
+  const auto j = judge(c, run);
+  EXPECT_EQ(j.primary, Verdict::Crash);
+  EXPECT_THAT(findings_text(j), HasSubstr("the warm SUT's first line was not the protocol's hello: hello from a SUT"));
+  for (const int pid : sut.written("import")) EXPECT_FALSE(alive(pid)) << pid;
+}
+
+TEST_F(Runner, ForkedCaseGrandchildThatEscapedIntoANewSessionIsKilledToo) {
+  WarmSut sut("escape");
+  const auto c = make_case(R"({"name":"w","probes":[{"name":"p","attempts":1}]})");
+  const CaseRun run = run_case(sut.command, c, server_);
+  EXPECT_EQ(judge(c, run).primary, Verdict::Pass) << run.stderr_text;
+  const auto escaped = sut.written("");
+  ASSERT_EQ(escaped.size(), 1u);
+  EXPECT_FALSE(alive(escaped[0])) << "the escaped grandchild " << escaped[0] << " of a forked case is still there";
+  const auto imports = sut.written("import");
+  ASSERT_EQ(imports.size(), 1u);
+  EXPECT_TRUE(alive(imports[0])) << "ending the case's family spared the zygote";
+}

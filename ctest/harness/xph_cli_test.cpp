@@ -416,3 +416,58 @@ TEST(XphCli, YourOwnSutsFromASutFileGoWhereBuiltInsGo) {
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(bad.err, "xph: " + clash + ": /suts/0/name: \"ref\" is a built-in SUT's name\n");
 }
+
+// A warm SUT's zygote lives as long as xph: gone when xph ends, whether its
+// run finished or was interrupted mid-case.
+namespace {
+
+std::vector<int> pids_after(const std::string& file, const std::string& word) {
+  std::istringstream in(xph::test::slurp(file));
+  std::vector<int> pids;
+  std::string w;
+  for (int pid = 0; in >> w >> pid;)
+    if (w == word) pids.push_back(pid);
+  return pids;
+}
+
+bool gone_soon(int pid) {
+  for (int i = 0; i < 200; ++i, std::this_thread::sleep_for(std::chrono::milliseconds(10)))
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+  ::kill(pid, SIGKILL);
+  return false;
+}
+
+std::string warm_sut(const std::string& mode, const std::string& pids) {
+  return "/usr/bin/env PYTHONPATH=" + std::string(XPH_SOURCE_DIR) + "/harness/python /usr/bin/python3 " +
+         std::string(XPH_SOURCE_DIR) + "/ctest/suts/warm_sut.py " + mode + " " + pids;
+}
+
+}  // namespace
+
+TEST(XphCli, WarmSutsZygoteEndsWithXph) {
+  TempDir dir;
+  const std::string pids = (dir.path / "pids").string();
+  const auto r = run(XPH_BIN, {"run", kScenarios + "single_only.json", "--sut-cmd", warm_sut("ok", pids), "--warm",
+                               "--sut-name", "w", "-j", "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto imports = pids_after(pids, "import");
+  ASSERT_EQ(imports.size(), 1u) << "every case of the run forked from one import";
+  EXPECT_TRUE(gone_soon(imports[0])) << "the zygote " << imports[0] << " outlived xph";
+}
+
+TEST(XphCli, InterruptedXphEndsWarmSutsAndTheirCases) {
+  namespace bp = boost::process;
+  TempDir dir;
+  const auto scenario = dir.write("sleep.json", R"({"name":"sleep","probes":[{"name":"p","attempts":1}],"timeout_s":60})");
+  const std::string pids = (dir.path / "pids").string();
+  bp::child xph(XPH_BIN, bp::args({"run", scenario, "--sut-cmd", warm_sut("sleep", pids), "--warm", "--sut-name", "w"}),
+                bp::std_out > bp::null, bp::std_err > bp::null, bp::std_in < bp::null);
+  for (int i = 0; i < 1000 && pids_after(pids, "case").empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(pids_after(pids, "case").size(), 1u) << "the case never started";
+  ::kill(xph.id(), SIGINT);
+  ASSERT_TRUE(xph.wait_for(std::chrono::seconds(15)));
+  EXPECT_EQ(xph.exit_code(), 128 + SIGINT);
+  for (const int pid : pids_after(pids, "import")) EXPECT_TRUE(gone_soon(pid)) << "zygote " << pid << " outlived xph";
+  for (const int pid : pids_after(pids, "case")) EXPECT_TRUE(gone_soon(pid)) << "case " << pid << " outlived xph";
+}

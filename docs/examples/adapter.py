@@ -1,6 +1,6 @@
 """Point xph at your own client code: a minimal adapter on xph_sut.
 
-    xph run scenarios/ --sut-cmd "/usr/bin/python3 $PWD/docs/examples/adapter.py" --sut-name mine
+    xph run scenarios/single_then_multi.json scenarios/pooled_4xx.json --sut-cmd "/usr/bin/python3 $PWD/docs/examples/adapter.py" --sut-name mine
 
 Give the script's absolute path: the SUT runs in a fresh temporary directory.
 Replace `generate` with your client. xph_sut.run_attempt applies the spec's

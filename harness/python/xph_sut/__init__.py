@@ -14,6 +14,7 @@ Standard library only. docs/python-sut.md has the whole API, the warm start
 protocol and the pytest plugin (xph_sut.pytest_plugin).
 """
 from .attempts import call_with_retry, run_attempt
+from .endpoints import ENDPOINTS, outputs_of, request_for
 from .outcomes import KINDS, STAGES, envelope, error, failure, ok, retry_after_s
 from .result import result, write_result
 from .spec import START_METHODS, Probe, Prompt, Retry, Spec, SpecError, load_spec, parse_spec
@@ -21,7 +22,7 @@ from .warm import PROTOCOL_VERSION, SETUP_FAILED, serve
 
 __version__ = "1.0"
 __all__ = [
-    "KINDS", "PROTOCOL_VERSION", "SETUP_FAILED", "STAGES", "START_METHODS", "Probe", "Prompt", "Retry",
+    "ENDPOINTS", "KINDS", "PROTOCOL_VERSION", "SETUP_FAILED", "STAGES", "START_METHODS", "Probe", "Prompt", "Retry",
     "Spec", "SpecError", "call_with_retry", "envelope", "error", "failure", "load_spec", "ok",
-    "parse_spec", "result", "retry_after_s", "run_attempt", "serve", "write_result",
+    "outputs_of", "parse_spec", "request_for", "result", "retry_after_s", "run_attempt", "serve", "write_result",
 ]

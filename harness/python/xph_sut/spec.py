@@ -55,7 +55,7 @@ class Spec:
     base_url: str
     api_key: str
     model: str
-    endpoint: str  # "chat" or "completions"
+    endpoint: str  # "chat", "completions", "embeddings" or "responses"
     generations: int
     multi_generation: str  # "n" or "loop"
     start_method: str  # "fork", "spawn" or "forkserver"

@@ -30,7 +30,7 @@ fs::path own_dir() {
 // python3-backoff; a pyenv python3 earlier on PATH would not see them.
 constexpr const char* kPython = "/usr/bin/python3";
 // Our Python SUTs speak the warm-start protocol through xph_sut.serve().
-constexpr bool kWarmPython = false;
+constexpr bool kWarmPython = true;
 
 std::string python_missing() {
   static const std::string why = [] {
