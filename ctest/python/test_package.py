@@ -139,3 +139,34 @@ def test_spec_pool_runs_workers_under_the_spec_start_method(tmp_path, method, mo
     # A run-time global reaches only a forked worker; initargs reach every one (pickled when not forked).
     assert {s for _, s, _ in seen} == ({"in main"} if method == "fork" else {None})
     assert {i for _, _, i in seen} == {"passed"}
+
+
+@pytest.mark.parametrize("endpoint", xph_sut.ENDPOINTS)
+def test_request_for_and_outputs_of_speak_each_endpoint_to_the_real_oaimock(oaimock, endpoint):
+    import urllib.request
+    oaimock.script({"k#0": "200", "k#1": "tool_call", "k#2": '200="said"'})
+
+    def ask(key, n):
+        path, body = xph_sut.request_for(endpoint, "m", "say [xph:%s]" % key, n)
+        request = urllib.request.Request(oaimock.base_url + path, json.dumps(body).encode(),
+                                         {"Authorization": "Bearer " + oaimock.api_key,
+                                          "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return xph_sut.outputs_of(endpoint, json.load(response))
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    many = 1 if endpoint == "responses" else 2
+    assert ask("k#0", 2) == ["xph:k#0:r0:c%d" % i for i in range(many)]
+    # A tool call says nothing where an endpoint can carry one; elsewhere it is refused.
+    assert ask("k#1", 2) == ([None] * many if endpoint in ("chat", "responses") else 400)
+    if endpoint != "embeddings":  # an embedding is the label it encodes, never scripted text
+        assert ask("k#2", 2) == ["said"] * many
+
+
+def test_outputs_of_names_the_endpoint_when_the_answer_is_not_its_shape():
+    with pytest.raises(ValueError, match="not a chat answer"):
+        xph_sut.outputs_of("chat", {"data": []})
+    with pytest.raises(ValueError, match="no endpoint 'images'"):
+        xph_sut.request_for("images", "m", "t", 1)

@@ -1,6 +1,6 @@
 """Point xph at your own client code: a minimal adapter on xph_sut.
 
-    xph run scenarios/single_then_multi.json scenarios/pooled_4xx.json --sut-cmd "/usr/bin/python3 $PWD/docs/examples/adapter.py" --sut-name mine
+    xph run scenarios/ --sut-cmd "/usr/bin/python3 $PWD/docs/examples/adapter.py" --sut-name mine
 
 Give the script's absolute path: the SUT runs in a fresh temporary directory.
 Replace `generate` with your client. xph_sut.run_attempt applies the spec's
@@ -18,16 +18,14 @@ import xph_sut  # noqa: E402
 
 
 def generate(spec, text, n):
-    """Your client goes here. This one: one completion request via urllib."""
-    chat = spec.endpoint == "chat"
-    body = {"model": spec.model, "n": n}
-    body.update({"messages": [{"role": "user", "content": text}]} if chat else {"prompt": text})
-    request = urllib.request.Request(
-        spec.base_url + ("/chat/completions" if chat else "/completions"), json.dumps(body).encode(),
-        {"Authorization": "Bearer " + spec.api_key, "Content-Type": "application/json"})
+    """Your client goes here. This one: one request via urllib, shaped for
+    the spec's endpoint by xph_sut's table (chat, completions, embeddings,
+    responses)."""
+    path, body = xph_sut.request_for(spec.endpoint, spec.model, text, n)
+    request = urllib.request.Request(spec.base_url + path, json.dumps(body).encode(),
+                                     {"Authorization": "Bearer " + spec.api_key, "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=spec.request_timeout_s) as response:
-        choices = json.load(response)["choices"]
-    return [c["message"]["content"] if chat else c["text"] for c in choices]
+        return xph_sut.outputs_of(spec.endpoint, json.load(response))
 
 
 def attempt(job):
