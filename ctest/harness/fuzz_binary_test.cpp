@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -131,4 +132,32 @@ TEST(FuzzBinary, OneCaseSaysWhichAndTimeBoundsShrinkingToo) {
                            std::chrono::seconds(120));
   EXPECT_EQ(bounded.exit_code, 1) << bounded.out;
   EXPECT_THAT(bounded.out, HasSubstr("shrinking stopped at the --time bound, so this is the smallest found so far"));
+}
+
+// issue 15: a SUT that passes under fork and fails under spawn or
+// forkserver (forkstate: a configuration global set at run time, read in the
+// pool worker). The fuzzer draws the start method and keeps it only while
+// the failure needs it: the shrunk file fails as found, and passes once its
+// start method is fork.
+TEST(FuzzBinary, FindsForkOnlyStateWithin50CasesAndKeepsTheStartMethodItNeeds) {
+  OutDir out;
+  const auto r = run(XPH_BIN, {"fuzz", "--sut", "forkstate", "--seed", "1", "--cases", "50", "-j", "2", "--out",
+                               out.path.string()},
+                     std::chrono::seconds(600));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  std::vector<fs::path> found;
+  for (const auto& e : fs::directory_iterator(out.path)) found.push_back(e.path());
+  ASSERT_EQ(found.size(), 1u) << r.out;
+  auto scenario = nlohmann::json::parse(xph::test::slurp(found[0].string()));
+  ASSERT_TRUE(scenario.contains("start_methods")) << scenario.dump();
+  EXPECT_NE(scenario["start_methods"], nlohmann::json::array({"fork"})) << scenario.dump();
+  EXPECT_THAT(scenario["description"].get<std::string>(), HasSubstr("forkstate (seed 1, case "));
+  const auto replay = run(XPH_BIN, {"run", found[0].string(), "--sut", "forkstate"}, std::chrono::seconds(120));
+  EXPECT_EQ(replay.exit_code, 0) << "the finding replays as found:\n" << replay.out << replay.err;
+  scenario["start_methods"] = {"fork"};
+  scenario["expect"] = {{"default", "PASS"}};
+  const fs::path forked = out.path / "as_fork.json.txt";
+  std::ofstream(forked) << scenario.dump();
+  const auto under_fork = run(XPH_BIN, {"run", forked.string(), "--sut", "forkstate"}, std::chrono::seconds(120));
+  EXPECT_EQ(under_fork.exit_code, 0) << "under fork the same case passes:\n" << under_fork.out << under_fork.err;
 }

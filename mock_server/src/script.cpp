@@ -7,30 +7,14 @@
 #include <nlohmann/json.hpp>
 
 #include "xph/mock/step.hpp"
+#include "script_limits.hpp"
 #include "xph/mock/step_kinds.hpp"
 
 namespace xph::mock {
 namespace {
 
-constexpr int kMaxCount = 10'000;
-constexpr int kMaxChunks = 10'000;
 constexpr std::size_t kMaxSteps = 100'000;  // after expansion: `(200*10000)*10000` is refused
 constexpr int kMaxDepth = 16;               // nested groups
-constexpr double kMaxSeconds = 3600;
-
-std::string valid_words() {
-  std::string out;
-  for (const auto& row : step_kinds()) {
-    if (row.kind == StepKind::Status) continue;
-    if (!out.empty()) out += ", ";
-    out += row.name;
-    if (row.arg == StepArg::Seconds) out += "@SECONDS";
-    if (row.arg == StepArg::Chunks) out += ":CHUNKS";
-  }
-  return out;
-}
-
-bool valid_status(int s) { return (s >= 200 && s <= 299) || (s >= 400 && s <= 599); }
 
 bool code_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
@@ -117,8 +101,8 @@ class Parser {
   }
 
   int bounded_count() {
-    const int n = integer("a repeat COUNT (1-" + std::to_string(kMaxCount) + ")");
-    if (n < 1 || n > kMaxCount) fail("repeat COUNT must be 1-" + std::to_string(kMaxCount) + ", got " + std::to_string(n));
+    const int n = integer("a repeat COUNT (1-" + std::to_string(limits::kMaxCount) + ")");
+    if (n < 1 || n > limits::kMaxCount) fail("repeat COUNT must be 1-" + std::to_string(limits::kMaxCount) + ", got " + std::to_string(n));
     return n;
   }
 
@@ -136,7 +120,7 @@ class Parser {
     const auto kind = step_kind_from_name(word);
     if (word.empty() || !kind || *kind == StepKind::Status) {
       i_ = from;
-      fail("expected a status or one of " + valid_words() + ", got " + got());
+      fail("expected a status or one of " + limits::step_words() + ", got " + got());
     }
     Step step{.kind = *kind};
     switch (row_of(*kind).arg) {
@@ -161,7 +145,7 @@ class Parser {
     Step step;
     const std::size_t start = i_;
     step.status = integer("a status");
-    if (i_ - start != 3 || !valid_status(step.status)) {
+    if (i_ - start != 3 || !limits::valid_status(step.status)) {
       i_ = start;
       fail("expected a status 200-299 or 400-599, got " + got());
     }
@@ -199,10 +183,10 @@ class Parser {
 
   int chunks() {
     const std::size_t from = i_;
-    const int n = integer("CHUNKS (0-" + std::to_string(kMaxChunks) + ")");
-    if (n < 0 || n > kMaxChunks) {
+    const int n = integer("CHUNKS (0-" + std::to_string(limits::kMaxChunks) + ")");
+    if (n < 0 || n > limits::kMaxChunks) {
       i_ = from;
-      fail("CHUNKS must be 0-" + std::to_string(kMaxChunks) + ", got " + got());
+      fail("CHUNKS must be 0-" + std::to_string(limits::kMaxChunks) + ", got " + got());
     }
     return n;
   }
@@ -222,8 +206,8 @@ class Parser {
     if (at_end() || !std::isdigit(static_cast<unsigned char>(*first)))
       fail("expected SECONDS (a number like 0.25), got " + got());
     auto [ptr, ec] = std::from_chars(first, s_.data() + s_.size(), value, std::chars_format::fixed);
-    if (ec != std::errc() || !std::isfinite(value) || value > kMaxSeconds)
-      fail("SECONDS must be 0-" + std::to_string(static_cast<int>(kMaxSeconds)) + ", got " + got());
+    if (ec != std::errc() || !std::isfinite(value) || value > limits::kMaxSeconds)
+      fail("SECONDS must be 0-" + std::to_string(static_cast<int>(limits::kMaxSeconds)) + ", got " + got());
     i_ += static_cast<std::size_t>(ptr - first);
     return value;
   }

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "xph/mock/step.hpp"
+#include "script_limits.hpp"
 #include "xph/mock/step_kinds.hpp"
 
 namespace xph::mock {
@@ -11,31 +12,15 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kMaxCount = 10'000;
-constexpr int kMaxChunks = 10'000;
-constexpr double kMaxSeconds = 3600;
 
-std::string valid_faults() {
-  std::string out;
-  for (const auto& row : step_kinds()) {
-    if (row.kind == StepKind::Status) continue;
-    if (!out.empty()) out += ", ";
-    out += row.name;
-    if (row.arg == StepArg::Seconds) out += "@SECONDS";
-    if (row.arg == StepArg::Chunks) out += ":CHUNKS";
-  }
-  return out;
-}
-
-bool valid_status(int s) { return (s >= 200 && s <= 299) || (s >= 400 && s <= 599); }
 
 [[noreturn]] void json_fail(const std::string& pointer, const std::string& what) {
   throw ScriptError(pointer.empty() ? "/" : pointer, what);
 }
 
 double json_seconds(const json& j, const std::string& pointer) {
-  if (!j.is_number() || j.get<double>() < 0 || j.get<double>() > kMaxSeconds)
-    json_fail(pointer, "expected seconds 0-" + std::to_string(static_cast<int>(kMaxSeconds)) + ", got " + j.dump());
+  if (!j.is_number() || j.get<double>() < 0 || j.get<double>() > limits::kMaxSeconds)
+    json_fail(pointer, "expected seconds 0-" + std::to_string(static_cast<int>(limits::kMaxSeconds)) + ", got " + j.dump());
   return j.get<double>();
 }
 
@@ -49,7 +34,7 @@ int json_int(const json& j, int lo, int hi, const char* what, const std::string&
 // One field of a step object into the step (or the repeat count).
 void step_field(const std::string& field, const json& value, const std::string& at, Step& step, int& count) {
   if (field == "status") {
-    if (!value.is_number_integer() || !valid_status(value.get<int>()))
+    if (!value.is_number_integer() || !limits::valid_status(value.get<int>()))
       json_fail(at, "expected a status 200-299 or 400-599, got " + value.dump());
     step.status = value.get<int>();
   } else if (field == "code" || field == "text") {
@@ -59,14 +44,14 @@ void step_field(const std::string& field, const json& value, const std::string& 
     step.retry_after_s = json_seconds(value, at);
   } else if (field == "fault") {
     const auto kind = value.is_string() ? step_kind_from_name(value.get<std::string>()) : std::nullopt;
-    if (!kind || *kind == StepKind::Status) json_fail(at, "expected one of " + valid_faults() + ", got " + value.dump());
+    if (!kind || *kind == StepKind::Status) json_fail(at, "expected one of " + limits::step_words() + ", got " + value.dump());
     step.kind = *kind;
   } else if (field == "seconds") {
     step.seconds = json_seconds(value, at);
   } else if (field == "chunks") {
-    step.chunks = json_int(value, 0, kMaxChunks, "chunks", at);
+    step.chunks = json_int(value, 0, limits::kMaxChunks, "chunks", at);
   } else if (field == "count") {
-    count = json_int(value, 1, kMaxCount, "a count", at);
+    count = json_int(value, 1, limits::kMaxCount, "a count", at);
   } else {
     json_fail(at, "unknown field; expected status, code, retry_after, text, fault, seconds, chunks or count");
   }

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <regex>
+#include <string_view>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -25,13 +25,13 @@ std::string slurp(const fs::path& p) {
   return s.str();
 }
 
-struct Finding {
+struct ShardFinding {
   fs::path file;
   json scenario;
   int size = 0;
   bool replays = true;
   // The smaller one wins; a finding that replays beats one that does not.
-  bool better_than(const Finding& o) const {
+  bool better_than(const ShardFinding& o) const {
     if (replays != o.replays) return replays;
     if (size != o.size) return size < o.size;
     return file.filename() < o.file.filename();
@@ -39,7 +39,7 @@ struct Finding {
 };
 
 struct Merged {
-  std::map<std::pair<std::string, std::string>, Finding> findings;  // (sut, signature)
+  std::map<std::pair<std::string, std::string>, ShardFinding> findings;  // (sut, signature)
   json cases = json::array();
   std::string testcases;
   int junit_tests = 0, junit_failures = 0;
@@ -49,7 +49,7 @@ struct Merged {
 void add_json(const json& j, const fs::path& file, Merged& m) {
   if (j.contains("finding") && j["finding"].is_object()) {
     const auto& f = j["finding"];
-    Finding candidate{file, j, f.value("size", 0), f.value("replays", true)};
+    ShardFinding candidate{file, j, f.value("size", 0), f.value("replays", true)};
     const auto key = std::pair{f.value("sut", std::string()), f.value("signature", std::string())};
     auto [it, fresh] = m.findings.try_emplace(key, candidate);
     if (!fresh && candidate.better_than(it->second)) it->second = candidate;
@@ -61,11 +61,16 @@ void add_json(const json& j, const fs::path& file, Merged& m) {
 }
 
 void add_junit(const std::string& xml, Merged& m) {
-  static const std::regex testcase(R"(  <testcase [\s\S]*?</testcase>\n)");
-  for (auto it = std::sregex_iterator(xml.begin(), xml.end(), testcase); it != std::sregex_iterator(); ++it) {
-    m.testcases += it->str();
+  // Our own JUnit writer's layout: each testcase starts a line, indented two.
+  static constexpr std::string_view open = "  <testcase ", close = "</testcase>\n";
+  for (auto at = xml.find(open); at != std::string::npos; at = xml.find(open, at)) {
+    const auto end = xml.find(close, at);
+    if (end == std::string::npos) break;
+    const std::string one = xml.substr(at, end + close.size() - at);
+    m.testcases += one;
     ++m.junit_tests;
-    m.junit_failures += it->str().find("<failure ") != std::string::npos;
+    m.junit_failures += one.find("<failure ") != std::string::npos;
+    at = end + close.size();
   }
 }
 

@@ -27,7 +27,7 @@ class FuzzConsole final : public FuzzListener {
           << f.shrunk.runs << " run(s)";
     if (f.shrunk.cut_short) out << "; shrinking stopped at the --time bound, so this is the smallest found so far";
     if (!f.not_replayed.empty()) out << "; NOT REPRODUCED on a rerun (" << f.not_replayed << ")";
-    out << "\n";
+    out << "\n  case " << f.index << " saw:\n";
     findings(out, f.first);
     out << "  shrunk:  " << min.summary() << "\n  written: " << f.file << "\n  replay:  " << f.replay
         << "\n  unshrunk: " << f.unshrunk << "\n";
@@ -79,9 +79,9 @@ class FuzzConsole final : public FuzzListener {
     constexpr std::size_t kShown = 3;  // the rest: run the unshrunk case
     for (std::size_t i = 0; i < j.findings.size() && i < kShown; ++i) {
       const Finding& f = j.findings[i];
-      out << "  " << name(f.verdict) << ' ' << (f.attempt.empty() ? "(run)" : f.attempt) << ": " << f.detail() << "\n";
+      out << "    " << name(f.verdict) << ' ' << (f.attempt.empty() ? "(run)" : f.attempt) << ": " << f.detail() << "\n";
     }
-    if (j.findings.size() > kShown) out << "  ... and " << j.findings.size() - kShown << " more finding(s)\n";
+    if (j.findings.size() > kShown) out << "    ... and " << j.findings.size() - kShown << " more finding(s)\n";
   }
 
   void write(const std::string& text) {

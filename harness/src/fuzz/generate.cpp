@@ -1,4 +1,5 @@
 // Generating fuzz cases: case i of seed S is a pure function of (S, i).
+#include "parts.hpp"
 #include "xph/harness/fuzz/fuzz_case.hpp"
 #include "xph/harness/model/rng.hpp"
 #include "xph/mock/step_kinds.hpp"
@@ -9,9 +10,9 @@ namespace {
 using mock::Step;
 using mock::StepKind;
 
-Step status(int s, std::optional<std::string> code = {}, std::optional<double> after = {}) {
-  return Step{StepKind::Status, s, std::move(code), after};
-}
+using fuzz_parts::fuzz_retry;
+using fuzz_parts::key;
+using fuzz_parts::status;
 
 // The fuzzer lends the step table its seeded randomness.
 struct RngDice final : mock::Dice {
@@ -62,16 +63,6 @@ mock::Script random_script(Rng& r) {
   for (auto& s : script.steps) s = random_step(r);
   if (r.chance(25)) script.steps.push_back(status(200));  // recoveries are common in life
   return script;
-}
-
-std::string key(const std::string& probe, int i) { return probe + "#" + std::to_string(i); }
-
-// The fuzzer's own retry defaults (fast backoff), with these tries.
-RetryPolicy fuzz_retry(int tries) {
-  RetryPolicy p;
-  p.max_tries = tries;
-  p.max_delay_s = 0.01;
-  return p;
 }
 
 void draw_probes(Rng& r, FuzzCase& c) {

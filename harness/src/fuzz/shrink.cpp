@@ -2,6 +2,7 @@
 // order (RapidCheck's shrink::removeChunks, eachElement, towards).
 #include <algorithm>
 
+#include "parts.hpp"
 #include "xph/harness/fuzz/fuzz_case.hpp"
 
 namespace xph::harness {
@@ -11,18 +12,11 @@ using mock::Step;
 using mock::StepKind;
 using Candidates = std::vector<FuzzCase>;
 
-Step status(int s, std::optional<std::string> code = {}, std::optional<double> after = {}) {
-  return Step{StepKind::Status, s, std::move(code), after};
-}
-bool is_200(const Step& s) { return s.kind == StepKind::Status && s.status == 200 && !s.retry_after_s && !s.text; }
-std::string key(const std::string& probe, int i) { return probe + "#" + std::to_string(i); }
+using fuzz_parts::fuzz_retry;
+using fuzz_parts::key;
+using fuzz_parts::status;
 
-RetryPolicy fuzz_retry(std::optional<int> tries) {
-  RetryPolicy p;
-  p.max_tries = tries;
-  p.max_delay_s = 0.01;
-  return p;
-}
+bool is_200(const Step& s) { return s.kind == StepKind::Status && s.status == 200 && !s.retry_after_s && !s.text; }
 
 // Plainer versions of one step, plainest first.
 std::vector<Step> plainer(const Step& s) {

@@ -76,7 +76,7 @@ json run_json(const RunRecord& r) {
           {"kept", run.kept}};
 }
 
-json case_json(const CaseReport& c) {
+json html_case_json(const CaseReport& c) {
   json runs = json::array();
   for (const auto& r : c.runs) runs.push_back(run_json(r));
   json findings = json::array();
@@ -120,7 +120,7 @@ class HtmlReporter final : public report::FileReporter {
   explicit HtmlReporter(std::string path) : FileReporter(std::move(path)), generated_(utc_now()) { start(); }
 
  private:
-  void add(const CaseReport& c) override { cases_.push_back(case_json(c)); }
+  void add(const CaseReport& c) override { cases_.push_back(html_case_json(c)); }
   std::string render(const RunSummary& s, bool) const override {
     json scenarios = json::array();
     for (const auto& sc : info().scenarios)
