@@ -370,37 +370,32 @@ TEST_F(Runner, WarmSutRunsEachCaseAsAForkOfOneImport) {
   EXPECT_TRUE(alive(imports[0])) << "the zygote stays for the next case";
 }
 
-TEST_F(Runner, WarmSutDyingWhileImportingIsCrashInOneLineAndLeavesNothing) {
-  WarmSut sut("die");
-  const auto c = make_case(R"({"name":"w","probes":[{"name":"p","attempts":1}]})");
-  const CaseRun run = run_case(sut.command, c, server_);
-  const auto j = judge(c, run);
-  EXPECT_EQ(j.primary, Verdict::Crash);
-  EXPECT_THAT(findings_text(j), HasSubstr("the warm SUT exit code 3 while importing, before its handshake"));
-  EXPECT_THAT(run.stderr_text, HasSubstr("cannot import what I need"));
-  for (const int pid : sut.written("import")) EXPECT_FALSE(alive(pid)) << pid;
-}
-
-TEST_F(Runner, WarmSutThatNeverShakesHandsIsHangAndIsKilled) {
-  WarmSut sut("hang");
-  const auto c = make_case(R"({"name":"w","probes":[{"name":"p","attempts":1}],"timeout_s":20})");
-  const CaseRun run = run_case(sut.command, c, server_);
-  const auto j = judge(c, run);
-  EXPECT_EQ(j.primary, Verdict::Hang) << findings_text(j);
-  EXPECT_THAT(findings_text(j), HasSubstr("the warm SUT never completed its handshake (idle while importing)"));
-  const auto imports = sut.written("import");
-  ASSERT_EQ(imports.size(), 1u);
-  EXPECT_FALSE(alive(imports[0])) << "the zygote " << imports[0] << " was left sleeping";
-}
-
-TEST_F(Runner, WarmSutWhoseFirstLineIsNotTheHandshakeIsCrash) {
-  WarmSut sut("badhello");
-  const auto c = make_case(R"({"name":"w","probes":[{"name":"p","attempts":1}]})");
-  const CaseRun run = run_case(sut.command, c, server_);
-  const auto j = judge(c, run);
-  EXPECT_EQ(j.primary, Verdict::Crash);
-  EXPECT_THAT(findings_text(j), HasSubstr("the warm SUT's first line was not the protocol's hello: hello from a SUT"));
-  for (const int pid : sut.written("import")) EXPECT_FALSE(alive(pid)) << pid;
+// Dying, blocking (idle, so the early bound ends it) or lying before the
+// handshake: the case's verdict, one line saying so, and no zygote left.
+TEST_F(Runner, WarmSutFailingBeforeItsHandshakeIsJudgedInOneLineAndLeavesNothing) {
+  const struct {
+    const char* mode;
+    Verdict verdict;
+    const char* line;
+  } cases[] = {
+      {"die", Verdict::Crash, "the warm SUT exit code 3 while importing, before its handshake"},
+      {"hang", Verdict::Hang, "the warm SUT never completed its handshake (idle while importing)"},
+      {"badhello", Verdict::Crash, "the warm SUT's first line was not the protocol's hello: hello from a SUT"},
+  };
+  for (const auto& want : cases) {
+    WarmSut sut(want.mode);
+    const auto c = make_case(R"({"name":"w","probes":[{"name":"p","attempts":1}],"timeout_s":20})");
+    const CaseRun run = run_case(sut.command, c, server_);
+    const auto j = judge(c, run);
+    EXPECT_EQ(j.primary, want.verdict) << want.mode << ": " << findings_text(j);
+    EXPECT_THAT(findings_text(j), HasSubstr(want.line)) << want.mode;
+    const auto imports = sut.written("import");
+    ASSERT_EQ(imports.size(), 1u) << want.mode;
+    EXPECT_FALSE(alive(imports[0])) << want.mode << ": the zygote " << imports[0] << " was left running";
+    if (std::string(want.mode) == "die") {
+      EXPECT_THAT(run.stderr_text, HasSubstr("cannot import what I need"));
+    }
+  }
 }
 
 TEST_F(Runner, ForkedCaseGrandchildThatEscapedIntoANewSessionIsKilledToo) {

@@ -50,7 +50,9 @@ xph_build() {  # later -D flags override the default build type
   xph_say "configuring $XPH_BUILD"
   cmake -S "$XPH_ROOT" -B "$XPH_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
   xph_say "building (a first build takes several minutes)"
-  cmake --build "$XPH_BUILD" -j "$(nproc)"
+  local targets=()
+  for t in ${XPH_TARGETS:-}; do targets+=(--target "$t"); done
+  cmake --build "$XPH_BUILD" -j "$(nproc)" "${targets[@]}"
 }
 
 # Processes of this build, or running a test SUT of this checkout, that are
