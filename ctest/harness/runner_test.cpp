@@ -270,7 +270,11 @@ TEST_F(Runner, RunnableSutWaitingForACoreIsNotIdle) {
   });
   while (!spinning) std::this_thread::yield();
   const auto sut = command_sut("/usr/bin/python3 " + kSuts + "starved_sut.py", "starved");
-  const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2})");
+  // SCHED_IDLE gets no CPU while anything else wants it: timeout_s leaves
+  // room for a machine that other work saturates too (an ASan build beside
+  // the tests starved it past the default 30 s).
+  const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2,
+                               "timeout_s":120})");
   const CaseRun run = run_case(sut, c, server_);
   stop = true;
   hog.join();
