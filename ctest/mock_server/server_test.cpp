@@ -3,6 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -17,6 +23,32 @@ using ::testing::MatchesRegex;
 
 namespace {
 Responses dsl(const char* text) { return {{"*", parse_script(text)}}; }
+
+int port_of(const sockaddr_in& a) { return ntohs(a.sin_port); }
+
+// This process's end of the server's one open connection: a socket bound to
+// the server's port that has a peer (the listener has none).
+int server_side_connection(int server_port) {
+  DIR* dir = ::opendir("/proc/self/fd");
+  int found = -1;
+  while (const dirent* e = dir ? ::readdir(dir) : nullptr) {
+    const int fd = std::atoi(e->d_name);
+    sockaddr_in local{}, peer{};
+    socklen_t ll = sizeof local, pl = sizeof peer;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &ll) == 0 && local.sin_family == AF_INET &&
+        port_of(local) == server_port && ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &pl) == 0)
+      found = fd;
+  }
+  if (dir) ::closedir(dir);
+  return found;
+}
+
+// Linux reads TCP_QUICKACK back as "not in delayed-ACK ping-pong mode".
+bool acks_at_once(int fd) {
+  int on = 0;
+  socklen_t len = sizeof on;
+  return ::getsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &on, &len) == 0 && on == 1;
+}
 }  // namespace
 
 class MockServer : public MockServerFixture {};
@@ -37,6 +69,29 @@ TEST_F(MockServer, CompletionHasNChoicesNamedByKeyRequestAndChoice) {
                 "xph:p#3:r" + std::to_string(k) + ":c" + std::to_string(i));
     }
     EXPECT_GT(body["usage"]["total_tokens"].get<int>(), 0);
+  }
+}
+
+// httpx (so both OpenAI SDKs) writes a request's headers and body in two sends
+// without TCP_NODELAY: the body waits for our ACK of the headers. After a
+// reply Linux delays that ACK (ping-pong mode) by up to 40 ms, so every
+// keep-alive request after the first took ~44 ms: a retry, a loop of
+// generations. The server leaves ping-pong mode once each reply is out.
+TEST_F(MockServer, AfterEachReplyTheNextRequestIsAcknowledgedAtOnce) {
+  auto c = client();
+  c.set_keep_alive(true);
+  for (int i = 0; i < 3; ++i) {
+    auto res = c.Post("/v1/chat/completions", chat_body("p#0"), "application/json");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200);
+    const int fd = server_side_connection(port());
+    ASSERT_GE(fd, 0) << "no server-side connection found";
+    // The server sets it just after its reply is written, which the client
+    // may see first.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!acks_at_once(fd) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_TRUE(acks_at_once(fd)) << "request " << i << ": the connection stays in delayed-ACK ping-pong mode";
   }
 }
 

@@ -37,4 +37,13 @@ class HttplibExchange final : public Exchange {
   std::optional<int> sent_;
 };
 
+// Called once a response is written. A client that writes a request's
+// headers and body in two sends (httpx, so both OpenAI SDKs) without
+// TCP_NODELAY waits for our ACK of the headers before sending the body; after
+// a reply Linux delays that ACK up to 40 ms (delayed-ACK ping-pong mode), so
+// every request after the first on a keep-alive connection would stall ~44 ms.
+// Leaving ping-pong mode (TCP_QUICKACK) lets the kernel ACK the headers as we
+// read them.
+void acknowledge_next_request_promptly(const httplib::Request& req);
+
 }  // namespace xph::mock

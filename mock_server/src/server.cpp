@@ -216,6 +216,7 @@ void Server::Impl::configure() {
   // benchmark client then pays a reconnect every fifth request.
   http.set_keep_alive_max_count(1'000'000);
   http.set_payload_max_length(options.max_body_bytes);
+  http.set_logger([](const httplib::Request& req, const httplib::Response&) { acknowledge_next_request_promptly(req); });
   // httplib's default adds SO_REUSEPORT, which lets a second server share a
   // port already in use; we want "port in use" to be an error instead.
   http.set_socket_options([this](int fd) {
