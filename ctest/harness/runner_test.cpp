@@ -285,6 +285,77 @@ TEST_F(Runner, RunnableSutWaitingForACoreIsNotIdle) {
   ASSERT_TRUE(run.result) << run.result_problem << run.stderr_text;
 }
 
+// Busy loops on the first core the SUT may use, for as long as it lives.
+class CoreHogs {
+ public:
+  explicit CoreHogs(int count) {
+    cpu_set_t allowed;
+    ::sched_getaffinity(0, sizeof allowed, &allowed);
+    int first = 0;
+    while (!CPU_ISSET(first, &allowed)) ++first;
+    for (int i = 0; i < count; ++i)
+      hogs_.emplace_back([this, first] {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(first, &one);
+        ::pthread_setaffinity_np(::pthread_self(), sizeof one, &one);
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (!stop_ && std::chrono::steady_clock::now() < until) {
+        }
+      });
+  }
+  ~CoreHogs() {
+    stop_ = true;
+    for (auto& h : hogs_) h.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> hogs_;
+};
+
+bool have_psi() { return std::ifstream("/proc/pressure/cpu").good(); }
+
+// timeout_s is the SUT's own time. With four busy loops on its core a SUT
+// that needs 0.4 s of CPU takes ~2 s: past a 0.8 s timeout on the wall
+// clock, and it was judged HANG so (real garak importing beside a loaded
+// ctest: "never completed its handshake (timeout_s passed while
+// importing)"). The time it waited for the core stretches its deadline.
+TEST_F(Runner, ASutWaitingForACoreGetsItsTimeoutOfItsOwnTime) {
+  if (!have_psi()) GTEST_SKIP() << "needs /proc/pressure/cpu (PSI) to see the wait on one core";
+  const auto sut = command_sut("/usr/bin/python3 " + kSuts + "spinning_sut.py 0.4", "spinning");
+  const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2,
+                               "timeout_s":0.8})");
+  CaseRun run;
+  {
+    CoreHogs hogs(4);
+    run = run_case(sut, c, server_);
+  }
+  const std::string seen = "after " + std::to_string(run.seconds) + " s, of them waiting for a core " +
+                           std::to_string(run.waited_for_cores_s) + " s; stderr: " + run.stderr_text;
+  EXPECT_EQ(run.end, RunEnd::Exited) << seen;
+  EXPECT_GT(run.seconds, 0.8) << seen;  // past timeout_s on the wall clock
+  ASSERT_TRUE(run.result) << run.result_problem << seen;
+}
+
+// The other side: a SUT asleep is judged on time however busy the machine.
+TEST_F(Runner, ASleepingSutOnABusyMachineHangsOnTime) {
+  const auto sut = command_sut("/usr/bin/python3 " + kSuts + "spinning_sut.py sleep", "sleeper");
+  const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2,
+                               "timeout_s":0.8})");
+  CaseRun run;
+  {
+    CoreHogs hogs(4);
+    run = run_case(sut, c, server_);
+  }
+  EXPECT_EQ(run.end, RunEnd::TimedOut);
+  // Runnable only while Python started; asleep since.
+  EXPECT_LT(run.waited_for_cores_s, 0.4) << "after " << run.seconds << " s";
+  const Judgement j = judge(c, run);
+  ASSERT_FALSE(j.findings.empty());
+  EXPECT_THAT(j.findings[0].seen, HasSubstr("no result within timeout_s 0.8 s"));
+}
+
 // Contract v2: TMPDIR, TMP and TEMP point into the case folder, removed with
 // the case; a hung SUT gets SIGTERM (its cleanup may run) before SIGKILL.
 TEST_F(Runner, TempFilesGoWithTheCaseAndAHungSutIsAskedToStopFirst) {

@@ -49,19 +49,20 @@ bool sleeping_on_the_clock(const std::string& task) {
   return nr == SYS_clock_nanosleep;
 }
 
-bool any_thread_active(const std::string& pid) {
+void sample_threads(const std::string& pid, GroupSample& out) {
   const std::string tasks = "/proc/" + pid + "/task";
   const Dir dir = open_dir(tasks);
-  if (!dir) return false;
+  if (!dir) return;
   while (const dirent* e = ::readdir(dir.get())) {
     if (!numeric(e)) continue;
     const std::string task = tasks + "/" + e->d_name;
     auto f = stat_fields(task + "/stat");
     std::string state;
-    if (f && (*f >> state) && (state == "R" || state == "D")) return true;
-    if (state == "S" && sleeping_on_the_clock(task)) return true;
+    if (!f || !(*f >> state)) continue;
+    out.runnable = out.runnable || state == "R";
+    out.active = out.active || state == "R" || state == "D" || (state == "S" && sleeping_on_the_clock(task));
+    if (out.runnable) return;  // nothing more to learn
   }
-  return false;
 }
 
 std::string comm_of(const std::string& pid) {
@@ -121,7 +122,7 @@ GroupSample sample_group(pid_t pgid) {
         utime >> stime;
     if (pgrp != pgid || state == "Z") continue;
     out.ticks += static_cast<long>(utime + stime);
-    out.active = out.active || any_thread_active(e->d_name);
+    if (!out.runnable) sample_threads(e->d_name, out);
   }
   return out;
 }

@@ -24,6 +24,7 @@ struct Family {
 struct GroupSample {
   long ticks = 0;
   bool active = false;
+  bool runnable = false;  // a thread running or waiting for a core
 };
 GroupSample sample_group(pid_t pgid);
 

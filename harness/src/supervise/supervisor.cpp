@@ -113,6 +113,7 @@ std::string keep_folder(const CaseFiles& f, const fs::path& keep, std::string na
 
 void record_exit(CaseRun& run, const Ended& ended) {
   run.end = ended.end;
+  run.waited_for_cores_s = ended.waited_for_cores_s;
   if (ended.end != RunEnd::Exited || !ended.status) return;
   if (WIFEXITED(*ended.status)) run.exit_code = WEXITSTATUS(*ended.status);
   if (WIFSIGNALED(*ended.status)) run.signal = WTERMSIG(*ended.status);
@@ -177,7 +178,7 @@ pid_t Supervisor::Impl::start(const SutCommand& sut, const Case& c, const CaseFi
   if (f.pid > 0) return f.pid;
   run.start_problem = f.problem;
   run.stderr_text = f.stderr_text;
-  record_exit(run, {f.end, f.status});
+  record_exit(run, {f.end, f.status, f.waited_for_cores_s});
   return 0;
 }
 

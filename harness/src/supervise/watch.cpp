@@ -32,6 +32,7 @@ bool IdleWatch::busy() {
   if (now - last_sample_ < std::chrono::milliseconds(250)) return busy;
   last_sample_ = now;
   const GroupSample g = sample_group(pgid_);
+  core_wait_.sample(g.runnable);
   // Python's Pool, its result handler dead, spins a core in its worker
   // handler for ever: once the SUT has printed a boundary failure, only the
   // network counts as life.
@@ -62,7 +63,7 @@ Ended watch(pid_t pid, IdleWatch& idle, double timeout_s, double idle_bound_s) {
       break;
     }
     const auto now = Clock::now();
-    if (now - started > std::chrono::duration<double>(timeout_s)) {
+    if (idle.core_wait().past(started, timeout_s)) {
       out.end = RunEnd::TimedOut;
       break;
     }
@@ -83,6 +84,7 @@ Ended watch(pid_t pid, IdleWatch& idle, double timeout_s, double idle_bound_s) {
     }
   }
   if (pidfd >= 0) ::close(pidfd);
+  out.waited_for_cores_s = idle.core_wait().waited_s();
   return out;
 }
 

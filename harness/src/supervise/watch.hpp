@@ -1,4 +1,5 @@
-// Watching a running SUT until it exits, passes timeout_s, or sits idle for
+// Watching a running SUT until it exits, passes timeout_s of its own time
+// (core_wait.hpp), or sits idle for
 // the idle bound: no request of its tenant new or in flight, no thread
 // runnable, in uninterruptible sleep or asleep on the clock, no CPU, no
 // result. Idle is concluded only after a second look, so a SUT that a busy
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "core_wait.hpp"
 #include "xph/harness/model/case_run.hpp"
 #include "xph/mock/server.hpp"
 
@@ -24,6 +26,8 @@ class IdleWatch {
   bool still_idle();  // the second look: a few samples over ~0.5 s
   // When it first saw the SUT print a boundary failure.
   std::optional<std::chrono::steady_clock::time_point> broken_since() const { return broken_since_; }
+  // How long the SUT waited for a core the machine did not have.
+  const CoreWait& core_wait() const { return core_wait_; }
 
  private:
   const mock::TenantLease* tenant_;
@@ -31,6 +35,7 @@ class IdleWatch {
   std::filesystem::path err_, result_;
   mock::TenantLease::Activity activity_;
   long cpu_ = 0;
+  CoreWait core_wait_;
   std::optional<std::chrono::steady_clock::time_point> broken_since_;
   std::chrono::steady_clock::time_point last_sample_;
 };
@@ -39,6 +44,7 @@ class IdleWatch {
 struct Ended {
   RunEnd end = RunEnd::Exited;
   std::optional<int> status;
+  double waited_for_cores_s = 0;
 };
 
 // Watches PID, a child of ours (exec'd by us, or a warm case reparented to

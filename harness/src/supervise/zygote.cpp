@@ -136,7 +136,7 @@ std::optional<Forked> Zygote::start(double timeout_s, double idle_bound_s) {
     const bool exited = ::waitpid(pid_, &status, WNOHANG) == pid_;
     const auto now = Clock::now();
     if (idle.busy()) quiet_since = now;
-    const bool timed_out = now - started > std::chrono::duration<double>(timeout_s);
+    const bool timed_out = idle.core_wait().past(started, timeout_s);
     const bool idle_now =
         now - quiet_since > std::chrono::duration<double>(idle_bound_s) && idle.still_idle();
     if (!exited && !timed_out && !idle_now) continue;
@@ -148,6 +148,7 @@ std::optional<Forked> Zygote::start(double timeout_s, double idle_bound_s) {
       pid_ = 0;  // reaped
     } else {
       f.end = timed_out ? RunEnd::TimedOut : RunEnd::Idle;
+      f.waited_for_cores_s = idle.core_wait().waited_s();
       f.problem = std::string("the warm SUT never completed its handshake (") +
                   (timed_out ? "timeout_s passed" : "idle") + " while importing)";
     }

@@ -34,6 +34,7 @@ struct Forked {
   RunEnd end = RunEnd::Exited;
   std::optional<int> status;
   std::string stderr_text;
+  double waited_for_cores_s = 0;
 };
 
 class Zygote {

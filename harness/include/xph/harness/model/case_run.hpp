@@ -25,6 +25,7 @@ struct CaseRun {
   std::optional<int> signal;
   double seconds = 0;
   double idle_bound_s = 0;
+  double waited_for_cores_s = 0;  // runnable while a busy machine had no core for it: not counted in timeout_s
   std::optional<SutResult> result;
   std::string result_problem;  // why `result` is empty, or what broke the protocol
   std::string stderr_text;     // its last 256 KiB
