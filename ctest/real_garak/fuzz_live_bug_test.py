@@ -20,7 +20,7 @@ parser.add_argument("--xph", required=True)
 args = parser.parse_args()
 
 out = tempfile.mkdtemp(prefix="xph-fuzz-garak-")
-run = subprocess.run([args.xph, "fuzz", "--sut", "garak@cafbe992", "--seed", "1", "--cases", "30", "-j", "2",
+run = subprocess.run([args.xph, "fuzz", "--sut", "garak@cafbe992", "--seed", "1", "--cases", "30", "-j", "4",
                       "--out", out], capture_output=True, text=True, timeout=1500)
 print(run.stdout[-4000:])
 if run.returncode != 1:

@@ -23,7 +23,11 @@ nlohmann::json FuzzCase::to_json(const std::string& name, const std::string& des
                       {"generations", {generations}},
                       {"multi_generation", {std::string(xph::harness::name(mode))}},
                       {"retry", harness::to_json(retry)},
-                      {"timeout_s", 30},
+                      // Of the SUT's own time (a busy machine stretches it):
+                      // a correct SUT ends a case in a second or two, and
+                      // garak, retrying without end, is HANG after 10 s as
+                      // surely as after 30.
+                      {"timeout_s", 10},
                       {"request_timeout_s", request_timeout_s},
                       {"responses", responses}};
   if (start_method != StartMethod::Fork) j["start_methods"] = {std::string(xph::harness::name(start_method))};

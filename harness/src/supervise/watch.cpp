@@ -32,11 +32,12 @@ bool IdleWatch::busy() {
   if (now - last_sample_ < std::chrono::milliseconds(250)) return busy;
   last_sample_ = now;
   const GroupSample g = sample_group(pgid_);
-  core_wait_.sample(g.runnable);
   // Python's Pool, its result handler dead, spins a core in its worker
   // handler for ever: once the SUT has printed a boundary failure, only the
   // network counts as life.
   if (!broken_since_ && !boundary_lines(read_tail(err_, 64 * 1024)).empty()) broken_since_ = now;
+  // Nor is its CPU work then worth waiting longer for.
+  core_wait_.sample(g.runnable && !broken_since_);
   if (!broken_since_) busy = busy || g.active || g.ticks - cpu_ > 1;
   cpu_ = g.ticks;
   return busy;
