@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 
 import pytest
 
@@ -79,22 +78,14 @@ class Run:
 
 
 def _wait(pid, folder, until):
-    """Wait for the case process `pid` (ours, or reparented to us); when
-    `until` shows on its stderr, kill its group: the pool would wait for ever."""
-    deadline = time.monotonic() + BOUND_S
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            wd.reap_group(pid)
-            return os.waitstatus_to_exitcode(status)
-        if until and until in _read(os.path.join(folder, "stderr.txt")):
-            wd.kill_group(pid)  # reaps the group's processes that are ours, pid among them
-            return None
-        if time.monotonic() > deadline:
-            wd.kill_group(pid)
-            raise AssertionError("case %d still running after %d s: %s" % (
-                pid, BOUND_S, _read(os.path.join(folder, "stderr.txt"))[-2000:]))
-        time.sleep(0.02)
+    """The case's exit code; None when `until` showed on its stderr (its pool
+    would wait for ever, so its group was killed)."""
+    stderr = os.path.join(folder, "stderr.txt")
+    try:
+        exit = wd.wait_case(pid, BOUND_S, stop_when=(lambda: until in _read(stderr)) if until else None)
+    except AssertionError as e:
+        raise AssertionError("%s: %s" % (e, _read(stderr)[-2000:]))
+    return None if exit is None else exit.code
 
 
 def _case(folders, oaimock, probes, method):

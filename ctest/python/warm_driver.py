@@ -187,18 +187,24 @@ class Zygote:
             self.proc.wait(timeout=self.timeout)
 
 
-def wait_case(pid, timeout=30.0):
-    """Wait for a case process reparented to us; kill its group past the bound."""
+def wait_case(pid, timeout=30.0, stop_when=None):
+    """Wait for a case process (ours, or reparented to us) and reap its group.
+    When `stop_when()` turns true first (say, a line on its stderr after which
+    its pool waits for ever), kill the group and return None; past `timeout`,
+    kill it and raise AssertionError."""
     deadline = time.monotonic() + timeout
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             reap_group(pid)
             return CaseExit(pid, status)
+        if stop_when is not None and stop_when():
+            kill_group(pid)  # reaps the group's processes that are ours, pid among them
+            return None
         if time.monotonic() > deadline:
             kill_group(pid)
             raise AssertionError("case %d still running after %.0f s" % (pid, timeout))
-        time.sleep(0.005)
+        time.sleep(0.01)
 
 
 def kill_group(pgid):

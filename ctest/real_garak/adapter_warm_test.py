@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -75,17 +74,11 @@ def home_written(folder):
     return found
 
 
-def wait(pid, folder):
-    deadline = time.monotonic() + BOUND_S
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            wd.reap_group(pid)
-            return os.waitstatus_to_exitcode(status)
-        if time.monotonic() > deadline:
-            wd.kill_group(pid)
-            return "killed after %d s" % BOUND_S
-        time.sleep(0.05)
+def wait(pid):
+    try:
+        return wd.wait_case(pid, BOUND_S).code
+    except AssertionError:
+        return "killed after %d s" % BOUND_S
 
 
 def signature(folder, code):
@@ -121,7 +114,7 @@ def run_commit(args, server, root, commit, sdk):
                     open(os.path.join(folder, "stderr.txt"), "wb") as err:
                 proc = subprocess.Popen(argv, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                         process_group=0)
-            cold = signature(folder, wait(proc.pid, folder))
+            cold = signature(folder, wait(proc.pid))
             cold_err = stderr_of(folder)
             cold_home = home_written(folder)
             folder, env = prepare(root, server, probes, method)
@@ -129,7 +122,7 @@ def run_commit(args, server, root, commit, sdk):
             if "pid" not in reply:
                 problems.append("%s %s: the zygote answered %s" % (commit, name, reply))
                 continue
-            warm = signature(folder, wait(reply["pid"], folder))
+            warm = signature(folder, wait(reply["pid"]))
             if wd.processes_named("xph-g%d" % n):
                 problems.append("%s %s: processes of the case left running" % (commit, name))
             for side, written in (("cold", cold_home), ("warm", home_written(folder))):
