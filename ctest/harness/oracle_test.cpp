@@ -140,6 +140,28 @@ TEST(Oracle, IdleOrTimedOutIsHang) {
   }
 }
 
+// One line each, and only the one that happened: a timeout says what of its
+// time a busy machine took, an idle end and a start problem say nothing of it.
+TEST(Oracle, HangSaysHowTheCaseEnded) {
+  auto seen = [](RunEnd end, double waited, const std::string& start_problem) {
+    Fixture f(json{{"timeout_s", 10}});
+    f.run.result.reset();
+    f.run.end = end;
+    f.run.seconds = 12.5;
+    f.run.idle_bound_s = 1.5;
+    f.run.waited_for_cores_s = waited;
+    f.run.start_problem = start_problem;
+    return f.judged().findings.at(0).seen;
+  };
+  EXPECT_EQ(seen(RunEnd::TimedOut, 0, ""), "no result within timeout_s 10 s");
+  EXPECT_EQ(seen(RunEnd::TimedOut, 2.5, ""),
+            "no result within timeout_s 10 s (of the 12.5 s it ran, 2.5 s waiting for a core on a busy machine did "
+            "not count)");
+  EXPECT_EQ(seen(RunEnd::Idle, 0, ""), "idle for 1.5 s (no requests, no CPU) with no result, after 12.5 s");
+  EXPECT_EQ(seen(RunEnd::TimedOut, 0, "the warm SUT never completed its handshake"),
+            "the warm SUT never completed its handshake");
+}
+
 TEST(Oracle, ExitWithoutResultIsCrashAndProtocolBreachToo) {
   Fixture f(json::object());
   f.run.result.reset();

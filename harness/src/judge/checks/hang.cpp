@@ -14,12 +14,12 @@ void hang(const Evidence& ev, Findings& findings) {
     seen << run.start_problem;
   else if (run.end == RunEnd::TimedOut)
     seen << "no result within timeout_s " << ev.c.scenario->timeout_s << " s";
-  if (run.end == RunEnd::TimedOut && run.waited_for_cores_s >= 0.05)
-    seen << " (of the " << run.seconds << " s it ran, " << run.waited_for_cores_s
-         << " s waiting for a core on a busy machine did not count)";
   else
     seen << "idle for " << run.idle_bound_s << " s (no requests, no CPU) with no result, after " << run.seconds
          << " s";
+  if (run.end == RunEnd::TimedOut && run.waited_for_cores_s >= 0.05)
+    seen << " (of the " << run.seconds << " s it ran, " << run.waited_for_cores_s
+         << " s waiting for a core on a busy machine did not count)";
   findings.push_back({Verdict::Hang, "", "a result", seen.str(), "the process group was killed"});
 }
 
