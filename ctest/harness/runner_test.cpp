@@ -57,6 +57,12 @@ class Runner : public ::testing::Test {
     scenario_ = parse_scenario(json::parse(text), "t.json");
     return expand(scenario_).at(0);
   }
+  // ctest/suts/spinning_sut.py MODE, one attempt, timeout_s 0.8, beside four
+  // busy loops on its core (defined below, beside CoreHogs).
+  CaseRun run_beside_busy_loops(const std::string& mode, const Case& c);
+  Case busy_core_case() {
+    return make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2,"timeout_s":0.8})");
+  }
 
   xph::mock::Server server_;
   Scenario scenario_;
@@ -316,21 +322,21 @@ class CoreHogs {
 
 bool have_psi() { return std::ifstream("/proc/pressure/cpu").good(); }
 
+CaseRun Runner::run_beside_busy_loops(const std::string& mode, const Case& c) {
+  const auto sut = command_sut("/usr/bin/python3 " + kSuts + "spinning_sut.py " + mode, "spinning");
+  CoreHogs hogs(4);
+  return run_case(sut, c, server_);
+}
+
 // timeout_s is the SUT's own time. With four busy loops on its core a SUT
-// that needs 0.4 s of CPU takes ~2 s: past a 0.8 s timeout on the wall
+// that needs 0.3 s of CPU takes ~1.5 s: past a 0.8 s timeout on the wall
 // clock, and it was judged HANG so (real garak importing beside a loaded
 // ctest: "never completed its handshake (timeout_s passed while
 // importing)"). The time it waited for the core stretches its deadline.
 TEST_F(Runner, ASutWaitingForACoreGetsItsTimeoutOfItsOwnTime) {
   if (!have_psi()) GTEST_SKIP() << "needs /proc/pressure/cpu (PSI) to see the wait on one core";
-  const auto sut = command_sut("/usr/bin/python3 " + kSuts + "spinning_sut.py 0.4", "spinning");
-  const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2,
-                               "timeout_s":0.8})");
-  CaseRun run;
-  {
-    CoreHogs hogs(4);
-    run = run_case(sut, c, server_);
-  }
+  const auto c = busy_core_case();
+  const CaseRun run = run_beside_busy_loops("0.3", c);
   const std::string seen = "after " + std::to_string(run.seconds) + " s, of them waiting for a core " +
                            std::to_string(run.waited_for_cores_s) + " s; stderr: " + run.stderr_text;
   EXPECT_EQ(run.end, RunEnd::Exited) << seen;
@@ -340,14 +346,8 @@ TEST_F(Runner, ASutWaitingForACoreGetsItsTimeoutOfItsOwnTime) {
 
 // The other side: a SUT asleep is judged on time however busy the machine.
 TEST_F(Runner, ASleepingSutOnABusyMachineHangsOnTime) {
-  const auto sut = command_sut("/usr/bin/python3 " + kSuts + "spinning_sut.py sleep", "sleeper");
-  const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2,
-                               "timeout_s":0.8})");
-  CaseRun run;
-  {
-    CoreHogs hogs(4);
-    run = run_case(sut, c, server_);
-  }
+  const auto c = busy_core_case();
+  const CaseRun run = run_beside_busy_loops("sleep", c);
   EXPECT_EQ(run.end, RunEnd::TimedOut);
   // Runnable only while Python started; asleep since.
   EXPECT_LT(run.waited_for_cores_s, 0.4) << "after " << run.seconds << " s";

@@ -35,6 +35,13 @@ void replace_socket(int fd) {
   ::close(fresh);
 }
 
+bool is_connection(int fd, int local_port, int remote_port) {
+  sockaddr_storage local{}, peer{};
+  socklen_t ll = sizeof local, pl = sizeof peer;
+  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &ll) == 0 && port_of(local) == local_port &&
+         ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &pl) == 0 && port_of(peer) == remote_port;
+}
+
 // httplib hands a handler no socket; find it by the ports of this exchange.
 int socket_fd(int local_port, int remote_port) {
   std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/proc/self/fd"), ::closedir);
@@ -43,21 +50,9 @@ int socket_fd(int local_port, int remote_port) {
     char* end = nullptr;
     const long fd = std::strtol(ent->d_name, &end, 10);
     if (end == ent->d_name || *end != '\0') continue;
-    sockaddr_storage local{}, peer{};
-    socklen_t ll = sizeof local, pl = sizeof peer;
-    if (::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &ll) != 0) continue;
-    if (port_of(local) != local_port) continue;
-    if (::getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &pl) != 0) continue;
-    if (port_of(peer) == remote_port) return static_cast<int>(fd);
+    if (is_connection(static_cast<int>(fd), local_port, remote_port)) return static_cast<int>(fd);
   }
   throw std::runtime_error("connection socket not found among /proc/self/fd");
-}
-
-bool is_connection(int fd, int local_port, int remote_port) {
-  sockaddr_storage local{}, peer{};
-  socklen_t ll = sizeof local, pl = sizeof peer;
-  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &ll) == 0 && port_of(local) == local_port &&
-         ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &pl) == 0 && port_of(peer) == remote_port;
 }
 
 void abort_connection(int fd) {

@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -12,7 +13,7 @@ std::optional<double> cpu_stall_total_s() {
   std::ifstream in("/proc/pressure/cpu");
   std::string word;
   while (in >> word)  // "some avg10=0.00 avg60=0.00 avg300=0.00 total=123456" (us)
-    if (word.rfind("total=", 0) == 0) return std::stod(word.substr(6)) / 1e6;
+    if (word.rfind("total=", 0) == 0) return std::strtod(word.c_str() + 6, nullptr) / 1e6;  // never throws
   return std::nullopt;
 }
 
@@ -35,15 +36,17 @@ double waiting_share() {
 
 CoreWait::CoreWait() : last_(Clock::now()), stalled_s_(cpu_stall_total_s()) {}
 
-// PSI counts every moment some task waited for a core, on any core (a SUT
-// pinned beside a busy loop too), so while the SUT is runnable it is an
-// upper bound of its own wait: the deadline may come late, never early.
+// PSI's system-wide "some" averages the cores: one core crowded while the
+// other runs free reads as half the time. procs_running against the cores
+// sees that crowd, not which core it is on. The larger of the two, while the
+// SUT is runnable: the deadline may come late (bounded), rarely early.
 void CoreWait::sample(bool sut_runnable) {
   const auto now = Clock::now();
   const double interval = std::chrono::duration<double>(now - last_).count();
   const std::optional<double> stalled = stalled_s_ ? cpu_stall_total_s() : std::nullopt;
   if (sut_runnable)
-    waited_s_ += stalled ? std::clamp(*stalled - *stalled_s_, 0.0, interval) : interval * waiting_share();
+    waited_s_ += std::max(stalled ? std::clamp(*stalled - *stalled_s_, 0.0, interval) : 0.0,
+                          interval * waiting_share());
   last_ = now;
   if (stalled) stalled_s_ = stalled;
 }

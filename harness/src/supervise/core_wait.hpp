@@ -33,8 +33,7 @@ class CoreWait {
 // (/proc/pressure/cpu "some"); none without PSI.
 std::optional<double> cpu_stall_total_s();
 // The share of the time a runnable task waits for a core right now, from
-// /proc/stat's procs_running and the cores this process may use: what is
-// left when the kernel has no PSI.
+// /proc/stat's procs_running and the cores this process may use.
 double waiting_share();
 
 }  // namespace xph::harness::supervise
