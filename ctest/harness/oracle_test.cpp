@@ -132,7 +132,7 @@ TEST(Oracle, ReportedDispatchFailureIsTransportBrokenButOtherFailureIsCrash) {
 }
 
 TEST(Oracle, IdleOrTimedOutIsHang) {
-  for (RunEnd end : {RunEnd::Idle, RunEnd::TimedOut}) {
+  for (RunEnd end : {RunEnd::Idle, RunEnd::TimedOut, RunEnd::Stuck}) {
     Fixture f(json::object());
     f.run.result.reset();
     f.run.end = end;
@@ -151,6 +151,7 @@ TEST(Oracle, HangSaysHowTheCaseEnded) {
     f.run.idle_bound_s = 1.5;
     f.run.waited_for_cores_s = waited;
     f.run.start_problem = start_problem;
+    f.run.stuck_what = "3 thread(s) of 2 process(es): 2 on a lock, 1 on a pipe";
     return f.judged().findings.at(0).seen;
   };
   EXPECT_EQ(seen(RunEnd::TimedOut, 0, ""), "no result within timeout_s 10 s");
@@ -158,6 +159,9 @@ TEST(Oracle, HangSaysHowTheCaseEnded) {
             "no result within timeout_s 10 s (of the 12.5 s it ran, 2.5 s waiting for a core on a busy machine did "
             "not count)");
   EXPECT_EQ(seen(RunEnd::Idle, 0, ""), "idle for 1.5 s (no requests, no CPU) with no result, after 12.5 s");
+  EXPECT_EQ(seen(RunEnd::Stuck, 0, ""),
+            "stuck for good after 12.5 s: every thread waited with no timeout on what only its process group could "
+            "end (3 thread(s) of 2 process(es): 2 on a lock, 1 on a pipe), none ran, no request in flight, no result");
   EXPECT_EQ(seen(RunEnd::TimedOut, 0, "the warm SUT never completed its handshake"),
             "the warm SUT never completed its handshake");
 }

@@ -19,6 +19,7 @@
 #include <thread>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "util/process.hpp"
@@ -389,6 +390,83 @@ TEST_F(Runner, SutAsleepInItsOwnBackoffIsNotIdle) {
   ASSERT_TRUE(run.result) << run.result_problem;
 }
 
+// Stuck for good (supervise/stuck.hpp): every thread waits with no timeout
+// on what only its process group could end, and none runs. That is judged
+// HANG at once, not after the idle bound; and a SUT waiting on what can still
+// come (a peer outside its group, a timeout, a thread that runs) is not.
+namespace {
+
+SutCommand waiting_sut(const std::string& mode, int port = 0) {
+  return command_sut("/usr/bin/python3 " + kSuts + "waiting_sut.py " + mode + " " + std::to_string(port),
+                     "waiting-" + mode);
+}
+
+// A peer outside the SUT's group: accepts one connection, answers a byte
+// after a second.
+class SlowPeer {
+ public:
+  SlowPeer() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(fd_, 1) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("cannot listen");
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) return;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      (void)!::write(c, "x", 1);
+      ::close(c);
+    });
+  }
+  ~SlowPeer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_F(Runner, ASutStuckForGoodIsJudgedHangWithoutWaitingTheIdleBound) {
+  const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2})");
+  for (const std::string mode : {"deadlock", "pool"}) {
+    const CaseRun run = run_case(waiting_sut(mode), c, server_);
+    ASSERT_EQ(name(run.end), "stuck") << mode << " after " << run.seconds << " s: " << run.stderr_text;
+    const auto j = judge(c, run);
+    ASSERT_FALSE(j.findings.empty());
+    EXPECT_EQ(j.findings.back().verdict, Verdict::Hang) << mode;
+    EXPECT_THAT(j.findings.back().seen, HasSubstr("stuck for good")) << mode;
+    if (mode == "deadlock") {
+      EXPECT_THAT(run.stuck_what, HasSubstr("2 process(es): 1 on a lock, 1 on a pipe"));
+    }
+    // The pool's is TRANSPORT_BROKEN first: the boundary failure it printed.
+    if (mode == "pool") {
+      EXPECT_EQ(j.primary, Verdict::TransportBroken);
+    }
+  }
+}
+
+TEST_F(Runner, ASutWaitingOnWhatCanStillComeIsNotStuck) {
+  const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2})");
+  for (const std::string mode : {"socket", "timed", "spinner"}) {
+    std::optional<SlowPeer> peer;
+    if (mode == "socket") peer.emplace();
+    const CaseRun run = run_case(waiting_sut(mode, peer ? peer->port() : 0), c, server_);
+    EXPECT_EQ(name(run.end), "exited") << mode << " after " << run.seconds << " s: " << run.stuck_what;
+    EXPECT_TRUE(run.result) << mode << ": " << run.result_problem << run.stderr_text;
+  }
+}
+
 // Warm SUTs (docs/python-sut.md): started once, each case a fork. What a
 // zygote does wrong before its first case is that case's verdict, in one
 // line, and leaves nothing running.
@@ -454,7 +532,7 @@ TEST_F(Runner, WarmSutFailingBeforeItsHandshakeIsJudgedInOneLineAndLeavesNothing
     const char* line;
   } cases[] = {
       {"die", Verdict::Crash, "the warm SUT exit code 3 while importing, before its handshake"},
-      {"hang", Verdict::Hang, "the warm SUT never completed its handshake (idle while importing)"},
+      {"hang", Verdict::Hang, "the warm SUT never completed its handshake (stuck while importing)"},
       {"badhello", Verdict::Crash, "the warm SUT's first line was not the protocol's hello: hello from a SUT"},
   };
   for (const auto& want : cases) {

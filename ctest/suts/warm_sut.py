@@ -2,8 +2,8 @@
 it does wrong, argv[2] is a file for the pids a test looks for:
   ok        each case is sequential_sut.py; the file gets a line per import
   die       exits 3 while importing, before the handshake
-  hang      blocks while importing (on a pipe nobody writes: idle, not a
-            timed sleep) and never sends the handshake
+  hang      blocks while importing (on a pipe only it could write: stuck for
+            good, not a timed sleep) and never sends the handshake
   badhello  sends a line that is not the handshake
   escape    each case double-forks a sleeper into a session of its own and
             writes its pid to the file, then answers as `ok` does

@@ -7,6 +7,7 @@ std::string_view name(RunEnd end) {
     case RunEnd::Exited: return "exited";
     case RunEnd::TimedOut: return "timed_out";
     case RunEnd::Idle: return "idle";
+    case RunEnd::Stuck: return "stuck";
   }
   return "?";
 }

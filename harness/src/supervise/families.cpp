@@ -26,16 +26,6 @@ using Dir = std::unique_ptr<DIR, int (*)(DIR*)>;
 Dir open_dir(const std::string& path) { return Dir(::opendir(path.c_str()), ::closedir); }
 bool numeric(const dirent* e) { return e->d_name[0] >= '0' && e->d_name[0] <= '9'; }
 
-// The fields of /proc/.../stat after "(comm)": comm may hold spaces and parens.
-std::optional<std::istringstream> stat_fields(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  if (!std::getline(in, line)) return std::nullopt;
-  const auto close = line.rfind(')');
-  if (close == std::string::npos || close + 2 > line.size()) return std::nullopt;
-  return std::istringstream(line.substr(close + 2));
-}
-
 // A thread asleep on the clock (time.sleep in a backoff that waits 70 s)
 // wakes by itself: the SUT is waiting, not stuck. A stuck one blocks on a
 // lock, a pipe or a poll of its own.
@@ -106,6 +96,30 @@ void reap_group(pid_t pgid) {
 bool group_gone(pid_t pgid) { return ::kill(-pgid, 0) != 0 && errno == ESRCH; }
 
 }  // namespace
+
+std::optional<std::istringstream> stat_fields(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!std::getline(in, line)) return std::nullopt;
+  const auto close = line.rfind(')');
+  if (close == std::string::npos || close + 2 > line.size()) return std::nullopt;
+  return std::istringstream(line.substr(close + 2));
+}
+
+std::vector<pid_t> group_members(pid_t pgid) {
+  std::vector<pid_t> out;
+  const Dir dir = open_dir("/proc");
+  if (!dir) return out;
+  while (const dirent* e = ::readdir(dir.get())) {
+    if (!numeric(e)) continue;
+    auto f = stat_fields(std::string("/proc/") + e->d_name + "/stat");
+    std::string state;
+    long ppid, pgrp;
+    if (f && (*f >> state >> ppid >> pgrp) && pgrp == pgid && state != "Z")
+      out.push_back(static_cast<pid_t>(std::atol(e->d_name)));
+  }
+  return out;
+}
 
 GroupSample sample_group(pid_t pgid) {
   GroupSample out;

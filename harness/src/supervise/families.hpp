@@ -7,7 +7,10 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <optional>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace xph::harness::supervise {
 
@@ -27,6 +30,11 @@ struct GroupSample {
   bool runnable = false;  // a thread running or waiting for a core
 };
 GroupSample sample_group(pid_t pgid);
+// The live (not zombie) processes of a process group.
+std::vector<pid_t> group_members(pid_t pgid);
+// The fields of a /proc/.../stat file after "(comm)" (comm may hold spaces
+// and parens), or none when it is gone.
+std::optional<std::istringstream> stat_fields(const std::string& path);
 
 // SIGTERM and a short grace (a SUT's cleanup may run; free when the family
 // is already gone), then SIGKILL to the group and to every escaped member,

@@ -114,6 +114,7 @@ std::string keep_folder(const CaseFiles& f, const fs::path& keep, std::string na
 void record_exit(CaseRun& run, const Ended& ended) {
   run.end = ended.end;
   run.waited_for_cores_s = ended.waited_for_cores_s;
+  run.stuck_what = ended.stuck_what;
   if (ended.end != RunEnd::Exited || !ended.status) return;
   if (WIFEXITED(*ended.status)) run.exit_code = WEXITSTATUS(*ended.status);
   if (WIFSIGNALED(*ended.status)) run.signal = WTERMSIG(*ended.status);
@@ -178,7 +179,7 @@ pid_t Supervisor::Impl::start(const SutCommand& sut, const Case& c, const CaseFi
   if (f.pid > 0) return f.pid;
   run.start_problem = f.problem;
   run.stderr_text = f.stderr_text;
-  record_exit(run, {f.end, f.status, f.waited_for_cores_s});
+  record_exit(run, {f.end, f.status, f.waited_for_cores_s, f.stuck_what});
   return 0;
 }
 

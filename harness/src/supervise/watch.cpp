@@ -16,7 +16,7 @@ using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 IdleWatch::IdleWatch(const mock::TenantLease* tenant, pid_t pgid, fs::path err, fs::path result)
-    : tenant_(tenant), pgid_(pgid), err_(std::move(err)), result_(std::move(result)), last_sample_(Clock::now()) {
+    : tenant_(tenant), pgid_(pgid), err_(std::move(err)), result_(std::move(result)), last_sample_(Clock::now()), stuck_(pgid) {
   if (tenant_) activity_ = tenant_->activity();
   cpu_ = sample_group(pgid_).ticks;
 }
@@ -43,6 +43,18 @@ bool IdleWatch::busy() {
   return busy;
 }
 
+bool IdleWatch::stuck() {
+  const auto now = Clock::now();
+  if (now - last_stuck_look_ < std::chrono::milliseconds(100)) return false;
+  last_stuck_look_ = now;
+  mock::TenantLease::Activity a{};
+  if (tenant_) a = tenant_->activity();
+  const bool quiet = a == stuck_activity_ && a.begun == a.finished && (result_.empty() || !fs::exists(result_));
+  stuck_activity_ = a;
+  // Look every time: a look compares with the one before.
+  return stuck_.look(broken_since_.has_value()) && quiet;
+}
+
 bool IdleWatch::still_idle() {
   for (int i = 0; i < 3; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(170));
@@ -66,6 +78,11 @@ Ended watch(pid_t pid, IdleWatch& idle, double timeout_s, double idle_bound_s) {
     const auto now = Clock::now();
     if (idle.core_wait().past(started, timeout_s)) {
       out.end = RunEnd::TimedOut;
+      break;
+    }
+    if (idle.stuck()) {
+      out.end = RunEnd::Stuck;
+      out.stuck_what = idle.stuck_what();
       break;
     }
     if (idle.busy()) quiet_since = now;

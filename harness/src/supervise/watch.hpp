@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "core_wait.hpp"
+#include "stuck.hpp"
 #include "xph/harness/model/case_run.hpp"
 #include "xph/mock/server.hpp"
 
@@ -24,6 +25,11 @@ class IdleWatch {
   IdleWatch(const mock::TenantLease* tenant, pid_t pgid, std::filesystem::path err, std::filesystem::path result);
   bool busy();        // something shows life since the last look
   bool still_idle();  // the second look: a few samples over ~0.5 s
+  // Stuck for good (stuck.hpp), with no request of its tenant in flight or
+  // new and no result, over two looks ~100 ms apart: no need to wait the
+  // idle bound.
+  bool stuck();
+  const std::string& stuck_what() const { return stuck_.what(); }
   // When it first saw the SUT print a boundary failure.
   std::optional<std::chrono::steady_clock::time_point> broken_since() const { return broken_since_; }
   // How long the SUT waited for a core the machine did not have.
@@ -38,6 +44,9 @@ class IdleWatch {
   CoreWait core_wait_;
   std::optional<std::chrono::steady_clock::time_point> broken_since_;
   std::chrono::steady_clock::time_point last_sample_;
+  StuckWatch stuck_;
+  mock::TenantLease::Activity stuck_activity_;
+  std::chrono::steady_clock::time_point last_stuck_look_;
 };
 
 // How a watched process ended, and its wait status when it exited.
@@ -45,6 +54,7 @@ struct Ended {
   RunEnd end = RunEnd::Exited;
   std::optional<int> status;
   double waited_for_cores_s = 0;
+  std::string stuck_what;  // when end is Stuck: what its threads waited on
 };
 
 // Watches PID, a child of ours (exec'd by us, or a warm case reparented to

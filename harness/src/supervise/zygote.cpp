@@ -135,10 +135,11 @@ std::optional<Forked> Zygote::start(double timeout_s, double idle_bound_s) {
     int status = 0;
     const bool exited = ::waitpid(pid_, &status, WNOHANG) == pid_;
     const auto now = Clock::now();
+    const bool stuck = !exited && idle.stuck();
     if (idle.busy()) quiet_since = now;
     const bool timed_out = idle.core_wait().past(started, timeout_s);
     const bool idle_now =
-        now - quiet_since > std::chrono::duration<double>(idle_bound_s) && idle.still_idle();
+        stuck || (now - quiet_since > std::chrono::duration<double>(idle_bound_s) && idle.still_idle());
     if (!exited && !timed_out && !idle_now) continue;
     Forked f;
     f.stderr_text = read_tail(dir_ / "stderr.txt", 256 * 1024);
@@ -147,10 +148,11 @@ std::optional<Forked> Zygote::start(double timeout_s, double idle_bound_s) {
       f.problem = "the warm SUT " + exit_text(status) + " while importing, before its handshake";
       pid_ = 0;  // reaped
     } else {
-      f.end = timed_out ? RunEnd::TimedOut : RunEnd::Idle;
+      f.end = timed_out ? RunEnd::TimedOut : stuck ? RunEnd::Stuck : RunEnd::Idle;
       f.waited_for_cores_s = idle.core_wait().waited_s();
+      if (stuck) f.stuck_what = idle.stuck_what();
       f.problem = std::string("the warm SUT never completed its handshake (") +
-                  (timed_out ? "timeout_s passed" : "idle") + " while importing)";
+                  (timed_out ? "timeout_s passed" : stuck ? "stuck" : "idle") + " while importing)";
     }
     stop();
     return f;

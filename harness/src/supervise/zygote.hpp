@@ -35,6 +35,7 @@ struct Forked {
   std::optional<int> status;
   std::string stderr_text;
   double waited_for_cores_s = 0;
+  std::string stuck_what;
 };
 
 class Zygote {

@@ -14,6 +14,9 @@ void hang(const Evidence& ev, Findings& findings) {
     seen << run.start_problem;
   else if (run.end == RunEnd::TimedOut)
     seen << "no result within timeout_s " << ev.c.scenario->timeout_s << " s";
+  else if (run.end == RunEnd::Stuck)
+    seen << "stuck for good after " << run.seconds << " s: every thread waited with no timeout on what only its "
+         << "process group could end (" << run.stuck_what << "), none ran, no request in flight, no result";
   else
     seen << "idle for " << run.idle_bound_s << " s (no requests, no CPU) with no result, after " << run.seconds
          << " s";

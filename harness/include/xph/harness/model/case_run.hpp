@@ -15,8 +15,11 @@
 
 namespace xph::harness {
 
-enum class RunEnd { Exited, TimedOut, Idle };
-std::string_view name(RunEnd);  // "exited", "timed_out", "idle"
+// Stuck: every thread waited with no timeout on what only its group could
+// end, none ran, nothing was in flight (supervise/stuck.hpp): a hang for
+// good, seen without waiting the idle bound.
+enum class RunEnd { Exited, TimedOut, Idle, Stuck };
+std::string_view name(RunEnd);  // "exited", "timed_out", "idle", "stuck"
 
 struct CaseRun {
   long sut_pid = 0;
@@ -25,6 +28,7 @@ struct CaseRun {
   std::optional<int> signal;
   double seconds = 0;
   double idle_bound_s = 0;
+  std::string stuck_what;         // when end is Stuck: what its threads waited on
   double waited_for_cores_s = 0;  // runnable while a busy machine had no core for it: not counted in timeout_s
   std::optional<SutResult> result;
   std::string result_problem;  // why `result` is empty, or what broke the protocol

@@ -1,0 +1,84 @@
+"""A SUT that waits, stuck for good or not, for the stuck watch
+(harness/src/supervise/stuck.hpp). python3 waiting_sut.py MODE [PORT]
+
+Stuck for good, nothing will ever move it:
+  deadlock  the main thread takes a lock it holds; a child process reads a
+            pipe that only that thread would write
+  pool      Python's pool whose result handler died unpickling an exception
+            (the bug class), waited on for ever
+
+Waiting, and answered in about a second (a result, exit 0):
+  socket    polls, with no timeout, a socket whose peer (the test, outside
+            the group) answers after a second
+  timed     waits on a lock with a timeout
+  spinner   the main thread waits with no timeout on a lock that a spinning
+            thread releases after a second: with no boundary failure
+            printed, a thread that runs is life
+"""
+import json
+import multiprocessing
+import os
+import select
+import socket
+import sys
+import threading
+import time
+
+
+def write_result():
+    spec = json.load(open(os.environ["XPH_SPEC"]))
+    attempts = [{"probe": p["name"], "id": q["id"], "pid": os.getpid(), "outcome": "ok", "outputs": []}
+                for p in spec["probes"] for q in p["prompts"]]
+    result = os.environ["XPH_RESULT"]
+    with open(result + ".tmp", "w") as f:
+        json.dump({"xph": 1, "sut": "waiting 1", "attempts": attempts}, f)
+    os.rename(result + ".tmp", result)
+
+
+class NeedsResponse(Exception):
+    def __init__(self, message, *, response):
+        super().__init__(message)
+
+
+def fail(_):
+    raise NeedsResponse("pickled by its message alone", response=None)
+
+
+def main(mode):
+    if mode == "deadlock":
+        r, w = os.pipe()
+        if os.fork() == 0:
+            os.close(w)
+            os.read(r, 1)
+            os._exit(0)
+        lock = threading.Lock()
+        lock.acquire()
+        lock.acquire()
+        os.write(w, b"x")
+    elif mode == "pool":
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            list(pool.imap_unordered(fail, range(2)))
+    elif mode == "socket":
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+        p = select.poll()
+        p.register(s, select.POLLIN)
+        p.poll()
+        s.recv(1)
+    elif mode == "timed":
+        threading.Event().wait(1.0)
+    elif mode == "spinner":
+        lock = threading.Lock()
+        lock.acquire()
+
+        def spin():
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end:
+                pass
+            lock.release()
+
+        threading.Thread(target=spin).start()
+        lock.acquire()
+    write_result()
+
+
+main(sys.argv[1])

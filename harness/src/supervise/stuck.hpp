@@ -1,0 +1,48 @@
+// A process group that can never move again by itself: every thread asleep
+// in a wait with no timeout on something only the group could end (a lock,
+// a pipe, an eventfd), and none of them ran between two looks. Nothing in
+// the group can wake another then, and nothing outside is waiting to: no
+// thread waits on a socket, a timer or the clock. Python's pool after its
+// result handler died is the case in point (the parent waits on a lock, the
+// workers on their task pipe): it is stuck for good, and there is no reason
+// to wait the idle bound to say so.
+//
+// What a look cannot see, so a stuck verdict cannot cover: a signal from
+// outside (alarm(2) and setitimer(2) leave nothing in /proc), and memory
+// shared with a process outside the group.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+
+namespace xph::harness::supervise {
+
+class StuckWatch {
+ public:
+  explicit StuckWatch(pid_t pgid) : pgid_(pgid) {}
+  // One look at the group; true when it is stuck. With `spinners`, a thread
+  // that runs is allowed too, one a process and never the first process's
+  // main thread (the one that reports): the caller allows it only once the
+  // SUT has printed a boundary failure, after which Python's pool spins in
+  // its worker handler for ever (its task pipe stays readable, and no one
+  // is left to read it). Stuck then takes three looks; else two.
+  bool look(bool spinners);
+  // What the last stuck look found, e.g. "7 thread(s) of 4 process(es): 4
+  // on a lock, 2 on a pipe, 1 spinning".
+  const std::string& what() const { return what_; }
+
+ private:
+  struct Thread {
+    unsigned long long ran_ns = 0;
+    bool spinning = false;
+    bool operator==(const Thread& o) const { return spinning == o.spinning && (spinning || ran_ns == o.ran_ns); }
+  };
+  pid_t pgid_;
+  std::map<pid_t, Thread> last_;  // by thread id; empty when the last look was not stuck
+  int matches_ = 0;               // looks in a row that matched the one before
+  std::string what_;
+};
+
+}  // namespace xph::harness::supervise
