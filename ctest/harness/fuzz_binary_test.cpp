@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "util/process.hpp"
 #include "util/temp_dir.hpp"
@@ -105,7 +106,7 @@ TEST(FuzzBinary, BadInputIsOneLineAndExitTwo) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"fuzz"}, {"fuzz", "--sut", "ref", "--shard", "3/3"}, {"fuzz", "--sut", "ref", "--sut", "ref-naive"},
            {"fuzz", "--sut", "nope"}, {"fuzz", "--sut", "ref", "--cases", "x"}, {"fuzz", "--sut", "ref", "--cases", "0"},
-           {"fuzz", "--sut", "ref", "--time", "0"}}) {
+           {"fuzz", "--sut", "ref", "--time", "0"}, {"fuzz", "--sut", "ref", "--start-methods", "fork,vfork"}}) {
     const auto r = run(XPH_BIN, args);
     EXPECT_EQ(r.exit_code, 2) << args.back() << r.out;
     EXPECT_EQ(xph::test::count_lines(r.err), 1) << r.err;
@@ -160,4 +161,33 @@ TEST(FuzzBinary, FindsForkOnlyStateWithin50CasesAndKeepsTheStartMethodItNeeds) {
   std::ofstream(forked) << scenario.dump();
   const auto under_fork = run(XPH_BIN, {"run", forked.string(), "--sut", "forkstate"}, std::chrono::seconds(120));
   EXPECT_EQ(under_fork.exit_code, 0) << "under fork the same case passes:\n" << under_fork.out << under_fork.err;
+}
+
+// --start-methods: a scanner that only ever forks is fuzzed under fork alone
+// (forkstate, which breaks only without fork, then passes), and one looking
+// for state a fork hides, under the others; what it prints replays under the
+// same set.
+TEST(FuzzBinary, StartMethodsChooseWhereToLook) {
+  const auto fork_only = run(XPH_BIN, {"fuzz", "--sut", "forkstate", "--seed", "1", "--cases", "20", "--start-methods",
+                                       "fork"},
+                             std::chrono::seconds(600));
+  EXPECT_EQ(fork_only.exit_code, 0) << fork_only.out << fork_only.err;
+  EXPECT_THAT(fork_only.out, HasSubstr("xph fuzz: seed 1, SUT forkstate, 20 case(s), start methods fork, -j 2"));
+
+  OutDir out;
+  const auto fresh = run(XPH_BIN, {"fuzz", "--sut", "forkstate", "--seed", "1", "--cases", "4", "--start-methods",
+                                   "spawn,forkserver", "--shrink-runs", "0", "--out", out.path.string()},
+                         std::chrono::seconds(600));
+  EXPECT_EQ(fresh.exit_code, 1) << fresh.out << fresh.err;
+  const auto at = fresh.out.find("unshrunk: ");
+  ASSERT_NE(at, std::string::npos) << fresh.out;
+  const std::string line = fresh.out.substr(at + 10, fresh.out.find('\n', at) - at - 10);
+  EXPECT_THAT(line, ::testing::EndsWith(" --start-methods spawn,forkserver")) << line;
+  std::vector<std::string> args;
+  std::istringstream words(line);
+  for (std::string w; words >> w;) args.push_back(w);
+  args.erase(args.begin());  // the program
+  const auto again = run(XPH_BIN, args, std::chrono::seconds(120));
+  EXPECT_EQ(again.exit_code, 1) << "the printed line replays the failure:\n" << again.out << again.err;
+  EXPECT_THAT(again.out, HasSubstr("alone, unshrunk"));
 }

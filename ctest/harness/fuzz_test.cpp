@@ -2,6 +2,7 @@
 // shrinking reaches the known minimum of a synthetic failure.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "xph/harness/fuzz/fuzz_case.hpp"
@@ -25,6 +26,28 @@ TEST(FuzzGenerate, SeedOneCaseZeroIsStable) {
   EXPECT_EQ(generate_case(1, 0).summary(),
             "2 probe(s) (s0 x1, p1 x6), parallel_attempts 4, g1/n/forkserver, max_tries 3, responses "
             "p1#1=200,403 p1#3=401,401 p1#5=200");
+}
+
+// --start-methods: only those are drawn, in the default's proportions among
+// them, and nothing else of a case changes, so seed 1 case 0 is the same case
+// whatever the set, but for its start method.
+TEST(FuzzGenerate, StartMethodsChooseOnlyTheStartMethod) {
+  std::map<StartMethod, int> drawn;
+  for (std::uint64_t i = 0; i < 400; ++i) {
+    const FuzzCase any = generate_case(5, i);
+    FuzzCase fork_only = generate_case(5, i, {StartMethod::Fork});
+    const FuzzCase fresh = generate_case(5, i, {StartMethod::Spawn, StartMethod::Forkserver});
+    EXPECT_EQ(fork_only.start_method, StartMethod::Fork);
+    ASSERT_NE(fresh.start_method, StartMethod::Fork);
+    if (any.start_method != StartMethod::Fork) {
+      EXPECT_EQ(fresh.start_method, any.start_method);
+    }
+    ++drawn[fresh.start_method];
+    fork_only.start_method = any.start_method;
+    EXPECT_EQ(fork_only, any) << i;
+  }
+  EXPECT_GT(drawn[StartMethod::Spawn], 140);
+  EXPECT_GT(drawn[StartMethod::Forkserver], 140);
 }
 
 TEST(FuzzGenerate, CasesAreValidScenariosAndCoverTheInterestingShapes) {

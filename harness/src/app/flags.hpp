@@ -25,6 +25,7 @@ struct Flags {
   std::optional<std::uint64_t> seed, cases, only_case;
   std::optional<double> seconds;
   std::string shard, out = "xph-fuzz-out";
+  std::vector<std::string> start_methods;
   int max_failures = 0, shrink_runs = 150;
 };
 

@@ -1,4 +1,5 @@
 // xph fuzz's command line.
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -50,6 +51,12 @@ FuzzOptions fuzz_options(const Flags& f, const char* program) {
   o.out = f.out;
   o.max_failures = f.max_failures;
   o.shrink_runs = f.shrink_runs;
+  for (const auto& text : f.start_methods) {
+    const auto m = start_method_from_name(text);
+    if (!m) throw InputError("--start-methods " + text + ": expected fork, spawn or forkserver");
+    if (std::find(o.start_methods.begin(), o.start_methods.end(), *m) == o.start_methods.end())
+      o.start_methods.push_back(*m);
+  }
   o.program = program;
   return o;
 }
@@ -66,6 +73,9 @@ void add_fuzz_flags(CLI::App& fuzz, Flags& f) {
   fuzz.add_option("--case", f.only_case, "replay one case of the seed, unshrunk");
   fuzz.add_option("--max-failures", f.max_failures, "stop starting cases after this many failures (0: never)")
       ->check(CLI::NonNegativeNumber);
+  fuzz.add_option("--start-methods", f.start_methods,
+                  "draw the pool's start method only from these (fork,spawn,forkserver; default all three)")
+      ->delimiter(',');
   fuzz.add_option("--shrink-runs", f.shrink_runs, "SUT runs one shrink may take")
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();

@@ -66,7 +66,12 @@ class Fuzzer {
   FuzzProgress progress() const;
   std::string unshrunk_line(std::uint64_t index) const {
     return o_.program + " fuzz " + sut_.replay_args + " --seed " + std::to_string(o_.seed) + " --case " +
-           std::to_string(index);
+           std::to_string(index) + (o_.start_methods.empty() ? "" : " --start-methods " + start_methods());
+  }
+  std::string start_methods() const {  // "fork,spawn"
+    std::string out;
+    for (StartMethod m : o_.start_methods) out += (out.empty() ? "" : ",") + std::string(name(m));
+    return out;
   }
 
   const SutChoice& sut_;
@@ -100,6 +105,7 @@ std::string Fuzzer::header() const {
   else
     h << (o_.cases ? ", " + std::to_string(*o_.cases) + " case(s)" : "")
       << (o_.seconds ? ", " + std::to_string(static_cast<long>(*o_.seconds)) + " s" : "");
+  if (!o_.start_methods.empty()) h << ", start methods " << start_methods();
   h << ", -j " << o_.jobs << "\n";
   return h.str();
 }
@@ -137,7 +143,7 @@ void Fuzzer::work() {
       index = next_index();
     }
     if (!index) break;
-    const FuzzCase fc = generate_case(o_.seed, *index);
+    const FuzzCase fc = generate_case(o_.seed, *index, o_.start_methods);
     Judged judged = judge_case(fc);
     const Verdict v = judged.judgement.primary;
     {

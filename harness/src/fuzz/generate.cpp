@@ -1,4 +1,6 @@
 // Generating fuzz cases: case i of seed S is a pure function of (S, i).
+#include <algorithm>
+
 #include "parts.hpp"
 #include "xph/harness/fuzz/fuzz_case.hpp"
 #include "xph/harness/model/rng.hpp"
@@ -77,9 +79,21 @@ void draw_probes(Rng& r, FuzzCase& c) {
 }
 
 // Drawn last, so what was drawn before stays what it was for every seed.
-void draw_extras(Rng& r, FuzzCase& c) {
+// The start method: drawn from all three as always (so the draws after it
+// stay what they are); one not in `allowed` is drawn again, among those
+// allowed in the same proportions, from a stream of its own.
+void draw_extras(Rng& r, Rng side, FuzzCase& c, const std::vector<StartMethod>& allowed) {
   static const StartMethod kMethods[] = {StartMethod::Fork, StartMethod::Spawn, StartMethod::Forkserver};
-  c.start_method = kMethods[r.weighted({80, 10, 10})];
+  std::vector<int> weights = {80, 10, 10};
+  c.start_method = kMethods[r.weighted(weights)];
+  auto is_allowed = [&](StartMethod m) {
+    return allowed.empty() || std::find(allowed.begin(), allowed.end(), m) != allowed.end();
+  };
+  if (!is_allowed(c.start_method)) {
+    for (std::size_t i = 0; i < weights.size(); ++i)
+      if (!is_allowed(kMethods[i])) weights[i] = 0;
+    c.start_method = kMethods[side.weighted(weights)];
+  }
   // A script that repeats whole: "every 5th request a 400" (garak's CLI
   // sends every request under one key).
   for (auto& [_, script] : c.scripts)
@@ -88,7 +102,7 @@ void draw_extras(Rng& r, FuzzCase& c) {
 
 }  // namespace
 
-FuzzCase generate_case(std::uint64_t seed, std::uint64_t index) {
+FuzzCase generate_case(std::uint64_t seed, std::uint64_t index, const std::vector<StartMethod>& start_methods) {
   Rng r = Rng(seed).split(index);
   FuzzCase c;
   draw_probes(r, c);
@@ -102,7 +116,7 @@ FuzzCase generate_case(std::uint64_t seed, std::uint64_t index) {
   for (const auto& p : c.probes)
     for (int i = 0; i < p.attempts; ++i)
       if (r.chance(p.attempts > 1 ? 45 : 60)) c.scripts[key(p.name, i)] = random_script(r);
-  draw_extras(r, c);
+  draw_extras(r, Rng(seed).split(index).split(1), c, start_methods);
   return c;
 }
 

@@ -37,8 +37,11 @@ struct FuzzCase {
   bool operator==(const FuzzCase&) const = default;
 };
 
-// Case `index` of `seed`: the same on every machine and in any shard.
-FuzzCase generate_case(std::uint64_t seed, std::uint64_t index);
+// Case `index` of `seed`: the same on every machine and in any shard. Its
+// start method is drawn from `start_methods` (empty: all three, fork 80%,
+// spawn and forkserver 10% each); everything else is the same whatever they
+// are, so a case replays with a different set only in its start method.
+FuzzCase generate_case(std::uint64_t seed, std::uint64_t index, const std::vector<StartMethod>& start_methods = {});
 
 // Simpler variants of a case, simplest first: fewer probes, attempts, steps;
 // plainer steps; lower generations, parallelism and tries; fork. Never the

@@ -29,6 +29,7 @@ struct FuzzOptions {
   int shard = 0, shards = 1;
   int max_failures = 0;  // 0: no limit
   int shrink_runs = 150;
+  std::vector<StartMethod> start_methods;  // --start-methods; empty: all three (generate_case)
   std::string program = "xph";
 };
 
