@@ -393,7 +393,8 @@ TEST_F(Runner, SutAsleepInItsOwnBackoffIsNotIdle) {
 // Stuck for good (supervise/stuck.hpp): every thread waits with no timeout
 // on what only its process group could end, and none runs. That is judged
 // HANG at once, not after the idle bound; and a SUT waiting on what can still
-// come (a peer outside its group, a timeout, a thread that runs) is not.
+// come (a peer outside its group, a timeout, a thread that runs, one asleep
+// on the clock after a boundary failure) is not.
 namespace {
 
 SutCommand waiting_sut(const std::string& mode, int port = 0) {
@@ -458,7 +459,7 @@ TEST_F(Runner, ASutStuckForGoodIsJudgedHangWithoutWaitingTheIdleBound) {
 
 TEST_F(Runner, ASutWaitingOnWhatCanStillComeIsNotStuck) {
   const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2})");
-  for (const std::string mode : {"socket", "timed", "spinner"}) {
+  for (const std::string mode : {"socket", "timed", "spinner", "boundary_sleeper"}) {
     std::optional<SlowPeer> peer;
     if (mode == "socket") peer.emplace();
     const CaseRun run = run_case(waiting_sut(mode, peer ? peer->port() : 0), c, server_);

@@ -14,6 +14,11 @@ Waiting, and answered in about a second (a result, exit 0):
   spinner   the main thread waits with no timeout on a lock that a spinning
             thread releases after a second: with no boundary failure
             printed, a thread that runs is life
+  boundary_sleeper
+            prints a boundary failure, then waits as `spinner` does on a
+            thread asleep on the clock for 0.8 s: after a boundary
+            failure a thread that runs may be a spinning pool, but one asleep
+            wakes by itself
 """
 import json
 import multiprocessing
@@ -66,7 +71,7 @@ def main(mode):
         s.recv(1)
     elif mode == "timed":
         threading.Event().wait(1.0)
-    elif mode == "spinner":
+    elif mode in ("spinner", "boundary_sleeper"):
         lock = threading.Lock()
         lock.acquire()
 
@@ -76,7 +81,14 @@ def main(mode):
                 pass
             lock.release()
 
-        threading.Thread(target=spin).start()
+        def sleep():
+            time.sleep(0.8)
+            lock.release()
+
+        if mode == "boundary_sleeper":
+            print("TypeError: cannot pickle '_thread.RLock' object (caught, and carried on)", file=sys.stderr,
+                  flush=True)
+        threading.Thread(target=spin if mode == "spinner" else sleep).start()
         lock.acquire()
     write_result()
 

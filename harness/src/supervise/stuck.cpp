@@ -113,6 +113,11 @@ std::optional<unsigned long long> ran_ns(const std::string& task) {
 
 }  // namespace
 
+void StuckWatch::forget() {
+  last_.clear();
+  matches_ = 0;
+}
+
 bool StuckWatch::look(bool spinners) {
   std::map<pid_t, Thread> now;
   int locks = 0, pipes = 0, spinning = 0;
@@ -145,7 +150,10 @@ bool StuckWatch::look(bool spinners) {
         (wait == "lock" ? locks : pipes) += 1;
         continue;
       }
-      if (!spinners || spinner || (pid == pgid_ && tid == pid)) {
+      // A spinner runs (or ran, and is back in its endless poll); one asleep
+      // on the clock or with a timeout wakes by itself, so it is no spinner.
+      const bool runs = state == "R" || (!wait.empty() && ran);
+      if (!spinners || !runs || spinner || (pid == pgid_ && tid == pid)) {
         stuck = false;
         break;
       }
@@ -156,8 +164,7 @@ bool StuckWatch::look(bool spinners) {
     stuck = stuck && any && !ec;
   }
   if (!stuck) {
-    last_.clear();
-    matches_ = 0;
+    forget();
     return false;
   }
   matches_ = now == last_ ? matches_ + 1 : 0;

@@ -29,6 +29,8 @@ class StuckWatch {
   // its worker handler for ever (its task pipe stays readable, and no one
   // is left to read it). Stuck then takes three looks; else two.
   bool look(bool spinners);
+  // Start again: something outside the threads showed life (a request).
+  void forget();
   // What the last stuck look found, e.g. "7 thread(s) of 4 process(es): 4
   // on a lock, 2 on a pipe, 1 spinning".
   const std::string& what() const { return what_; }

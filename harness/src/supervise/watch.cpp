@@ -52,7 +52,9 @@ bool IdleWatch::stuck() {
   const bool quiet = a == stuck_activity_ && a.begun == a.finished && (result_.empty() || !fs::exists(result_));
   stuck_activity_ = a;
   // Look every time: a look compares with the one before.
-  return stuck_.look(broken_since_.has_value()) && quiet;
+  const bool stuck = stuck_.look(broken_since_.has_value());
+  if (!quiet) stuck_.forget();
+  return stuck && quiet;
 }
 
 bool IdleWatch::still_idle() {
