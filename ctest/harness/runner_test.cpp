@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <sched.h>
@@ -397,9 +398,8 @@ TEST_F(Runner, SutAsleepInItsOwnBackoffIsNotIdle) {
 // on the clock after a boundary failure) is not.
 namespace {
 
-SutCommand waiting_sut(const std::string& mode, int port = 0) {
-  return command_sut("/usr/bin/python3 " + kSuts + "waiting_sut.py " + mode + " " + std::to_string(port),
-                     "waiting-" + mode);
+SutCommand waiting_sut(const std::string& mode, const std::string& arg = "0") {
+  return command_sut("/usr/bin/python3 " + kSuts + "waiting_sut.py " + mode + " " + arg, "waiting-" + mode);
 }
 
 // A peer outside the SUT's group: accepts one connection, answers a byte
@@ -436,11 +436,61 @@ class SlowPeer {
   std::thread thread_;
 };
 
+// The same over a Unix socket at PATH, outside any case's folder.
+class SlowUnixPeer {
+ public:
+  explicit SlowUnixPeer(const fs::path& path) : fd_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 1) != 0)
+      throw std::runtime_error("cannot listen at " + path.string());
+    thread_ = std::thread([this] {
+      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) return;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      (void)!::write(c, "x", 1);
+      ::close(c);
+    });
+  }
+  ~SlowUnixPeer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+  }
+
+ private:
+  int fd_;
+  std::thread thread_;
+};
+
+// Connects to the Unix socket the SUT listens on at PATH, a second late.
+class LateCaller {
+ public:
+  explicit LateCaller(fs::path path)
+      : thread_([path = std::move(path)] {
+          std::this_thread::sleep_for(std::chrono::seconds(1));
+          sockaddr_un a{};
+          a.sun_family = AF_UNIX;
+          std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+          for (int i = 0; i < 100; ++i, std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
+            const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+            ::close(fd);
+            if (connected) return;
+          }
+        }) {}
+  ~LateCaller() { thread_.join(); }
+
+ private:
+  std::thread thread_;
+};
+
 }  // namespace
 
 TEST_F(Runner, ASutStuckForGoodIsJudgedHangWithoutWaitingTheIdleBound) {
   const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2})");
-  for (const std::string mode : {"deadlock", "pool"}) {
+  for (const std::string mode : {"deadlock", "pool", "forkserver", "unix_pair"}) {
     const CaseRun run = run_case(waiting_sut(mode), c, server_);
     ASSERT_EQ(name(run.end), "stuck") << mode << " after " << run.seconds << " s: " << run.stderr_text;
     const auto j = judge(c, run);
@@ -451,18 +501,33 @@ TEST_F(Runner, ASutStuckForGoodIsJudgedHangWithoutWaitingTheIdleBound) {
       EXPECT_THAT(run.stuck_what, HasSubstr("2 process(es): 1 on a lock, 1 on a pipe"));
     }
     // The pool's is TRANSPORT_BROKEN first: the boundary failure it printed.
-    if (mode == "pool") {
-      EXPECT_EQ(j.primary, Verdict::TransportBroken);
+    if (mode == "pool" || mode == "forkserver") {
+      EXPECT_EQ(j.primary, Verdict::TransportBroken) << mode;
+    }
+    if (mode == "unix_pair") {
+      EXPECT_THAT(run.stuck_what, HasSubstr("1 on a socket of its own"));
     }
   }
 }
 
 TEST_F(Runner, ASutWaitingOnWhatCanStillComeIsNotStuck) {
   const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2})");
-  for (const std::string mode : {"socket", "timed", "spinner", "boundary_sleeper"}) {
+  TempDir dir;
+  const fs::path unix_path = dir.path / "peer.sock";
+  for (const std::string mode : {"socket", "unix_peer", "listener", "timed", "spinner", "boundary_sleeper"}) {
+    fs::remove(unix_path);
     std::optional<SlowPeer> peer;
-    if (mode == "socket") peer.emplace();
-    const CaseRun run = run_case(waiting_sut(mode, peer ? peer->port() : 0), c, server_);
+    std::optional<SlowUnixPeer> unix_peer;
+    std::optional<LateCaller> caller;
+    std::string arg = "0";
+    if (mode == "socket") {
+      peer.emplace();
+      arg = std::to_string(peer->port());
+    }
+    if (mode == "unix_peer") unix_peer.emplace(unix_path);
+    if (mode == "listener") caller.emplace(unix_path);
+    if (mode == "unix_peer" || mode == "listener") arg = unix_path.string();
+    const CaseRun run = run_case(waiting_sut(mode, arg), c, server_);
     EXPECT_EQ(name(run.end), "exited") << mode << " after " << run.seconds << " s: " << run.stuck_what;
     EXPECT_TRUE(run.result) << mode << ": " << run.result_problem << run.stderr_text;
   }

@@ -6,10 +6,17 @@ Stuck for good, nothing will ever move it:
             pipe that only that thread would write
   pool      Python's pool whose result handler died unpickling an exception
             (the bug class), waited on for ever
+  forkserver
+            the same under the forkserver start method: the server waits on
+            its listener (in the case's TMPDIR), the pool on sockets to it
+  unix_pair polls a Unix socket whose peer is a child asleep for good
 
 Waiting, and answered in about a second (a result, exit 0):
   socket    polls, with no timeout, a socket whose peer (the test, outside
             the group) answers after a second
+  unix_peer the same over a Unix socket at PATH (argv[2])
+  listener  listens on a Unix socket at PATH (outside the case's folder),
+            polls it with no timeout; the test connects after a second
   timed     waits on a lock with a timeout
   spinner   the main thread waits with no timeout on a lock that a spinning
             thread releases after a second: with no boundary failure
@@ -60,9 +67,35 @@ def main(mode):
         lock.acquire()
         lock.acquire()
         os.write(w, b"x")
-    elif mode == "pool":
-        with multiprocessing.get_context("fork").Pool(2) as pool:
+    elif mode in ("pool", "forkserver"):
+        with multiprocessing.get_context("fork" if mode == "pool" else "forkserver").Pool(2) as pool:
             list(pool.imap_unordered(fail, range(2)))
+    elif mode == "unix_pair":
+        mine, theirs = socket.socketpair()
+        r, w = os.pipe()
+        if os.fork() == 0:
+            mine.close()
+            os.read(r, 1)
+            os._exit(0)
+        theirs.close()
+        p = select.poll()
+        p.register(mine, select.POLLIN)
+        p.poll()
+    elif mode == "unix_peer":
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sys.argv[2])
+        p = select.poll()
+        p.register(s, select.POLLIN)
+        p.poll()
+        s.recv(1)
+    elif mode == "listener":
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(sys.argv[2])
+        s.listen(1)
+        p = select.poll()
+        p.register(s, select.POLLIN)
+        p.poll()
+        s.accept()[0].close()
     elif mode == "socket":
         s = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
         p = select.poll()
@@ -93,4 +126,5 @@ def main(mode):
     write_result()
 
 
-main(sys.argv[1])
+if __name__ == "__main__":  # a spawned or forkserver worker imports this file again
+    main(sys.argv[1])

@@ -1,12 +1,20 @@
 #include "stuck.hpp"
 
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -18,16 +26,99 @@ namespace {
 constexpr unsigned long kFutexCmdMask = 0x7f;  // op without FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME
 constexpr unsigned long kFutexWait = 0, kFutexWaitBitset = 9;
 
+// What one look knows of the group beyond its threads: its members, the
+// folder only its case uses, and (found when first needed) the socket
+// inodes its members hold.
+struct Group {
+  const std::vector<pid_t>& members;
+  const std::filesystem::path& dir;
+  std::optional<std::set<unsigned long>> sockets;
+
+  const std::set<unsigned long>& socket_inodes() {
+    if (!sockets) {
+      sockets.emplace();
+      for (pid_t pid : members) {
+        std::error_code ec;
+        for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+             !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+          if (const auto inode = socket_inode(std::filesystem::read_symlink(it->path(), ec).string())) {
+            sockets->insert(*inode);
+          }
+      }
+    }
+    return *sockets;
+  }
+  static std::optional<unsigned long> socket_inode(const std::string& link) {
+    if (link.rfind("socket:[", 0) != 0) return std::nullopt;
+    return std::strtoul(link.c_str() + 8, nullptr, 10);
+  }
+};
+
+// A Unix socket as the kernel's sock_diag tells it: listening, its path, its
+// peer's inode. None for a socket of another family, or without sock_diag.
+struct UnixSocket {
+  bool listening = false;
+  std::string path;
+  unsigned peer = 0;
+};
+std::optional<UnixSocket> unix_socket(unsigned long inode) {
+  const int nl = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (nl < 0) return std::nullopt;
+  struct {
+    nlmsghdr header;
+    unix_diag_req request;
+  } ask{};
+  ask.header.nlmsg_len = sizeof ask;
+  ask.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  ask.header.nlmsg_flags = NLM_F_REQUEST;
+  ask.request.sdiag_family = AF_UNIX;
+  ask.request.udiag_states = ~0u;
+  ask.request.udiag_ino = static_cast<unsigned>(inode);
+  ask.request.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER;
+  ask.request.udiag_cookie[0] = ask.request.udiag_cookie[1] = ~0u;  // any: the exact inode is asked for
+  alignas(nlmsghdr) char buffer[8192];
+  ssize_t n = -1;
+  if (::send(nl, &ask, sizeof ask, 0) == static_cast<ssize_t>(sizeof ask)) n = ::recv(nl, buffer, sizeof buffer, 0);
+  ::close(nl);
+  const auto* h = reinterpret_cast<const nlmsghdr*>(buffer);
+  if (n <= 0 || !NLMSG_OK(h, static_cast<unsigned>(n)) || h->nlmsg_type != SOCK_DIAG_BY_FAMILY) return std::nullopt;
+  const auto* msg = static_cast<const unix_diag_msg*>(NLMSG_DATA(h));
+  if (msg->udiag_ino != inode) return std::nullopt;
+  UnixSocket out;
+  out.listening = msg->udiag_state == 10;  // TCP_LISTEN
+  auto len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof *msg));
+  for (auto* a = reinterpret_cast<const rtattr*>(msg + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+    if (a->rta_type == UNIX_DIAG_NAME) out.path.assign(static_cast<const char*>(RTA_DATA(a)), RTA_PAYLOAD(a));
+    if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= sizeof(unsigned)) {
+      std::memcpy(&out.peer, RTA_DATA(a), sizeof out.peer);
+    }
+  }
+  return out;
+}
+
+bool inside(const std::string& path, const std::filesystem::path& dir) {
+  const std::string d = dir.string();
+  return !d.empty() && path.size() > d.size() && path.compare(0, d.size(), d) == 0 && path[d.size()] == '/';
+}
+
 // Only these can be the end of a wait with nothing outside to end it: a pipe
-// (written by one of the group, all asleep too) or an eventfd. A socket has
-// a peer that may answer; a timerfd or signalfd fires by itself.
-bool only_the_group_writes(pid_t pid, long fd) {
-  char target[256];
-  const std::string link = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
-  const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
-  if (n <= 0) return false;
-  const std::string t(target, static_cast<std::size_t>(n));
-  return t.rfind("pipe:", 0) == 0 || t == "anon_inode:[eventfd]";
+// (written by one of the group, all asleep too), an eventfd, a Unix socket
+// whose peer the group holds, or one listening at a path in the case's own
+// folder (a forkserver's). Any other socket has a peer outside that may
+// answer, or may be connected to; a timerfd or signalfd fires by itself.
+enum class Source { Outside, Pipe, Socket };
+Source who_writes(pid_t pid, long fd, Group& group) {
+  std::error_code ec;
+  const std::string t =
+      std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd), ec).string();
+  if (ec) return Source::Outside;
+  if (t.rfind("pipe:", 0) == 0 || t == "anon_inode:[eventfd]") return Source::Pipe;
+  const auto inode = Group::socket_inode(t);
+  const auto socket = inode ? unix_socket(*inode) : std::nullopt;
+  if (!socket) return Source::Outside;
+  const bool ours = socket->listening ? inside(socket->path, group.dir)
+                                      : socket->peer != 0 && group.socket_inodes().count(socket->peer) > 0;
+  return ours ? Source::Socket : Source::Outside;
 }
 
 // The fds of a poll(2) or ppoll(2) that is waiting: its pollfd array, read
@@ -65,19 +156,25 @@ std::optional<std::vector<long>> epoll_fds(pid_t pid, unsigned long epfd) {
   return out;
 }
 
-bool all_only_the_group_writes(pid_t pid, const std::optional<std::vector<long>>& fds) {
-  if (!fds) return false;
-  for (long fd : *fds)
-    if (!only_the_group_writes(pid, fd)) return false;
-  return true;
+// "pipe", "socket" (any of them a socket of the group's), or "" when any
+// could be written from outside.
+std::string who_writes_all(pid_t pid, const std::optional<std::vector<long>>& fds, Group& group) {
+  if (!fds) return "";
+  std::string out = "pipe";
+  for (long fd : *fds) {
+    const Source s = who_writes(pid, fd, group);
+    if (s == Source::Outside) return "";
+    if (s == Source::Socket) out = "socket";
+  }
+  return out;
 }
 
 bool infinite(unsigned long timeout_ms) { return static_cast<int>(timeout_ms & 0xffffffffUL) < 0; }
 
-// "lock" or "pipe" when the thread waits with no timeout on what only the
-// group can end; "" otherwise (running, asleep on the clock, on a socket,
+// "lock", "pipe" or "socket" when the thread waits with no timeout on what
+// only the group can end; "" otherwise (running, asleep on the clock, on a socket,
 // with a timeout, or in a call not known here).
-std::string endless_wait(pid_t pid, const std::string& task) {
+std::string endless_wait(pid_t pid, const std::string& task, Group& group) {
   std::ifstream in(task + "/syscall");
   long nr = -1;
   if (!(in >> nr)) return "";  // "running"
@@ -91,14 +188,14 @@ std::string endless_wait(pid_t pid, const std::string& task) {
     }
     case SYS_read:
     case SYS_readv:
-      return only_the_group_writes(pid, static_cast<long>(a[0])) ? "pipe" : "";
+      return who_writes_all(pid, std::vector<long>{static_cast<long>(a[0])}, group);
     case SYS_poll:
-      return infinite(a[2]) && all_only_the_group_writes(pid, polled_fds(pid, a[0], a[1])) ? "pipe" : "";
+      return infinite(a[2]) ? who_writes_all(pid, polled_fds(pid, a[0], a[1]), group) : "";
     case SYS_ppoll:
-      return a[2] == 0 && all_only_the_group_writes(pid, polled_fds(pid, a[0], a[1])) ? "pipe" : "";
+      return a[2] == 0 ? who_writes_all(pid, polled_fds(pid, a[0], a[1]), group) : "";
     case SYS_epoll_wait:
     case SYS_epoll_pwait:
-      return infinite(a[3]) && all_only_the_group_writes(pid, epoll_fds(pid, a[0])) ? "pipe" : "";
+      return infinite(a[3]) ? who_writes_all(pid, epoll_fds(pid, a[0]), group) : "";
     default:
       return "";
   }
@@ -120,8 +217,10 @@ void StuckWatch::forget() {
 
 bool StuckWatch::look(bool spinners) {
   std::map<pid_t, Thread> now;
-  int locks = 0, pipes = 0, spinning = 0;
+  std::map<std::string, int> waits;  // "lock", "pipe", "socket"
+  int spinning = 0;
   const auto members = group_members(pgid_);
+  Group group{members, dir_, std::nullopt};
   bool stuck = !members.empty();
   for (std::size_t i = 0; stuck && i < members.size(); ++i) {
     const pid_t pid = members[i];
@@ -136,7 +235,7 @@ bool StuckWatch::look(bool spinners) {
       const auto ns = ran_ns(task);  // first: if it runs after this, the next look sees it
       auto f = stat_fields(task + "/stat");
       std::string state;
-      const std::string wait = f && (*f >> state) && state == "S" ? endless_wait(pid, task) : "";
+      const std::string wait = f && (*f >> state) && state == "S" ? endless_wait(pid, task, group) : "";
       if (!ns) {
         stuck = false;
         break;
@@ -147,7 +246,7 @@ bool StuckWatch::look(bool spinners) {
       const bool ran = before != last_.end() && !before->second.spinning && before->second.ran_ns != *ns;
       if (!wait.empty() && !ran) {
         now[tid] = {*ns, false};
-        (wait == "lock" ? locks : pipes) += 1;
+        ++waits[wait];
         continue;
       }
       // A spinner runs (or ran, and is back in its endless poll); one asleep
@@ -170,8 +269,9 @@ bool StuckWatch::look(bool spinners) {
   matches_ = now == last_ ? matches_ + 1 : 0;
   last_ = std::move(now);
   std::ostringstream what;
-  what << last_.size() << " thread(s) of " << members.size() << " process(es): " << locks << " on a lock, " << pipes
-       << " on a pipe";
+  what << last_.size() << " thread(s) of " << members.size() << " process(es): " << waits["lock"] << " on a lock, "
+       << waits["pipe"] << " on a pipe";
+  if (waits["socket"]) what << ", " << waits["socket"] << " on a socket of its own";
   if (spinning) what << ", " << spinning << " spinning";
   what_ = what.str();
   return matches_ >= (spinning ? 2 : 1);

@@ -1,6 +1,7 @@
 // A process group that can never move again by itself: every thread asleep
 // in a wait with no timeout on something only the group could end (a lock,
-// a pipe, an eventfd), and none of them ran between two looks. Nothing in
+// a pipe, an eventfd, a Unix socket to one of its own), and none of them ran
+// between two looks. Nothing in
 // the group can wake another then, and nothing outside is waiting to: no
 // thread waits on a socket, a timer or the clock. Python's pool after its
 // result handler died is the case in point (the parent waits on a lock, the
@@ -14,6 +15,7 @@
 
 #include <sys/types.h>
 
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -21,7 +23,8 @@ namespace xph::harness::supervise {
 
 class StuckWatch {
  public:
-  explicit StuckWatch(pid_t pgid) : pgid_(pgid) {}
+  // `dir`: the case's own folder (a listener bound inside it is the group's).
+  StuckWatch(pid_t pgid, std::filesystem::path dir) : pgid_(pgid), dir_(std::move(dir)) {}
   // One look at the group; true when it is stuck. With `spinners`, a thread
   // that runs is allowed too, one a process and never the first process's
   // main thread (the one that reports): the caller allows it only once the
@@ -42,6 +45,7 @@ class StuckWatch {
     bool operator==(const Thread& o) const { return spinning == o.spinning && (spinning || ran_ns == o.ran_ns); }
   };
   pid_t pgid_;
+  std::filesystem::path dir_;
   std::map<pid_t, Thread> last_;  // by thread id; empty when the last look was not stuck
   int matches_ = 0;               // looks in a row that matched the one before
   std::string what_;

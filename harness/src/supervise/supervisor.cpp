@@ -223,7 +223,7 @@ void Supervisor::Impl::run_in(const SutCommand& sut, const Case& c, mock::Server
   }
   no_interrupt_now.unlock();
 
-  IdleWatch idle(&lease, pid, files.err, files.result);
+  IdleWatch idle(&lease, pid, files.dir, files.err, files.result);
   record_exit(run, watch(pid, idle, s.timeout_s, run.idle_bound_s));
   if (const auto broken = idle.broken_since())
     run.boundary_seen_ms = run.started_ms + std::chrono::duration<double, std::milli>(*broken - started).count();

@@ -15,8 +15,13 @@ namespace xph::harness::supervise {
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-IdleWatch::IdleWatch(const mock::TenantLease* tenant, pid_t pgid, fs::path err, fs::path result)
-    : tenant_(tenant), pgid_(pgid), err_(std::move(err)), result_(std::move(result)), last_sample_(Clock::now()), stuck_(pgid) {
+IdleWatch::IdleWatch(const mock::TenantLease* tenant, pid_t pgid, const fs::path& dir, fs::path err, fs::path result)
+    : tenant_(tenant),
+      pgid_(pgid),
+      err_(std::move(err)),
+      result_(std::move(result)),
+      last_sample_(Clock::now()),
+      stuck_(pgid, dir) {
   if (tenant_) activity_ = tenant_->activity();
   cpu_ = sample_group(pgid_).ticks;
 }

@@ -22,7 +22,9 @@ namespace xph::harness::supervise {
 class IdleWatch {
  public:
   // `tenant` may be null: a SUT not yet at a case (a warm one importing).
-  IdleWatch(const mock::TenantLease* tenant, pid_t pgid, std::filesystem::path err, std::filesystem::path result);
+  // `dir`: the folder only this case (or zygote) uses, its TMPDIR inside.
+  IdleWatch(const mock::TenantLease* tenant, pid_t pgid, const std::filesystem::path& dir, std::filesystem::path err,
+            std::filesystem::path result);
   bool busy();        // something shows life since the last look
   bool still_idle();  // the second look: a few samples over ~0.5 s
   // Stuck for good (stuck.hpp), with no request of its tenant in flight or

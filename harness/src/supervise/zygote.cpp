@@ -120,7 +120,7 @@ std::optional<Forked> Zygote::start(double timeout_s, double idle_bound_s) {
   ::close(fds[1]);
   fd_ = fds[0];
   // Importing is work (CPU, disk): a zygote idle before its hello is stuck.
-  IdleWatch idle(nullptr, pid_, dir_ / "stderr.txt", "");
+  IdleWatch idle(nullptr, pid_, dir_, dir_ / "stderr.txt", "");
   const auto started = Clock::now();
   auto quiet_since = started;
   for (;;) {
