@@ -41,7 +41,7 @@ struct Group {
         std::error_code ec;
         for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
              !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
-          if (const auto inode = socket_inode(std::filesystem::read_symlink(it->path(), ec).string())) {
+          if (std::error_code gone; const auto inode = socket_inode(std::filesystem::read_symlink(it->path(), gone).string())) {
             sockets->insert(*inode);
           }
       }
