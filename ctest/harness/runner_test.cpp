@@ -591,6 +591,18 @@ TEST_F(Runner, WarmSutRunsEachCaseAsAForkOfOneImport) {
 
 // Dying, blocking (idle, so the early bound ends it) or lying before the
 // handshake: the case's verdict, one line saying so, and no zygote left.
+// An import is not a case: a zygote that imports for longer than the
+// case's timeout_s (garak HEAD under load did) is waited for, up to
+// Zygote::kImportBoundS of its own time, and the case then runs in its own.
+TEST_F(Runner, WarmSutImportingLongerThanACaseTimeoutIsNoHang) {
+  WarmSut sut("slowimport");
+  const auto c = make_case(R"({"name":"w","probes":[{"name":"p","attempts":1}],"timeout_s":1})");
+  const CaseRun run = run_case(sut.command, c, server_);
+  EXPECT_EQ(run.start_problem, "");
+  EXPECT_EQ(name(run.end), "exited") << run.seconds << " s";
+  EXPECT_TRUE(run.result) << run.result_problem << run.stderr_text;
+}
+
 TEST_F(Runner, WarmSutFailingBeforeItsHandshakeIsJudgedInOneLineAndLeavesNothing) {
   const struct {
     const char* mode;

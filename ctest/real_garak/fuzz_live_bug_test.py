@@ -1,5 +1,7 @@
 """issue 11.4: `xph fuzz --sut garak@cafbe992 --seed 1` finds garak main's
-live bug unaided within 30 cases: a pooled request answered 404, 409 or 422
+live bug unaided within 30 cases (seed 1 finds it at case 3, so the test
+runs 10: every other finding of the 30 is shrunk too, against real garak,
+and that was a third of CI's last step): a pooled request answered 404, 409 or 422
 whose exception cannot be unpickled in the parent (TRANSPORT_BROKEN on the
 receiving side), shrunk to one pooled probe, written as a scenario that
 replays. (fixtures/regressions/TRANSPORT_BROKEN-9b479a598320.json is that
@@ -20,7 +22,7 @@ parser.add_argument("--xph", required=True)
 args = parser.parse_args()
 
 out = tempfile.mkdtemp(prefix="xph-fuzz-garak-")
-run = subprocess.run([args.xph, "fuzz", "--sut", "garak@cafbe992", "--seed", "1", "--cases", "30", "-j", "4",
+run = subprocess.run([args.xph, "fuzz", "--sut", "garak@cafbe992", "--seed", "1", "--cases", "10", "-j", "4",
                       "--out", out], capture_output=True, text=True, timeout=1500)
 print(run.stdout[-4000:])
 if run.returncode != 1:

@@ -8,6 +8,9 @@ it does wrong, argv[2] is a file for the pids a test looks for:
   escape    each case double-forks a sleeper into a session of its own and
             writes its pid to the file, then answers as `ok` does
   sleep     each case writes "case PID" to the file and sleeps
+  slowimport
+            imports for 1.5 s (longer than the test case's timeout_s),
+            then answers as `ok` does
 """
 import os
 import runpy
@@ -26,6 +29,10 @@ if mode == "die":
     sys.exit(3)
 if mode == "hang":
     os.read(os.pipe()[0], 1)
+if mode == "slowimport":
+    end = time.monotonic() + 1.5
+    while time.monotonic() < end:  # work, as an import is: neither asleep nor idle
+        pass
 if mode == "badhello":
     os.write(int(os.environ["XPH_WARM"][3:]), b"hello from a SUT that does not speak the protocol\n")
     time.sleep(3600)

@@ -172,8 +172,8 @@ std::string who_writes_all(pid_t pid, const std::optional<std::vector<long>>& fd
 bool infinite(unsigned long timeout_ms) { return static_cast<int>(timeout_ms & 0xffffffffUL) < 0; }
 
 // "lock", "pipe" or "socket" when the thread waits with no timeout on what
-// only the group can end; "" otherwise (running, asleep on the clock, on a socket,
-// with a timeout, or in a call not known here).
+// only the group can end; "" otherwise (running, asleep on the clock, on
+// anything outside may write, with a timeout, or in a call not known here).
 std::string endless_wait(pid_t pid, const std::string& task, Group& group) {
   std::ifstream in(task + "/syscall");
   long nr = -1;
@@ -189,11 +189,15 @@ std::string endless_wait(pid_t pid, const std::string& task, Group& group) {
     case SYS_read:
     case SYS_readv:
       return who_writes_all(pid, std::vector<long>{static_cast<long>(a[0])}, group);
+#ifdef SYS_poll  // not on arm64, which has only ppoll and epoll_pwait
     case SYS_poll:
       return infinite(a[2]) ? who_writes_all(pid, polled_fds(pid, a[0], a[1]), group) : "";
+#endif
     case SYS_ppoll:
       return a[2] == 0 ? who_writes_all(pid, polled_fds(pid, a[0], a[1]), group) : "";
+#ifdef SYS_epoll_wait
     case SYS_epoll_wait:
+#endif
     case SYS_epoll_pwait:
       return infinite(a[3]) ? who_writes_all(pid, epoll_fds(pid, a[0]), group) : "";
     default:

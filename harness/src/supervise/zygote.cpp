@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -151,8 +152,10 @@ std::optional<Forked> Zygote::start(double timeout_s, double idle_bound_s) {
       f.end = timed_out ? RunEnd::TimedOut : stuck ? RunEnd::Stuck : RunEnd::Idle;
       f.waited_for_cores_s = idle.core_wait().waited_s();
       if (stuck) f.stuck_what = idle.stuck_what();
+      std::ostringstream bound;
+      bound << timeout_s << " s of its own time passed";
       f.problem = std::string("the warm SUT never completed its handshake (") +
-                  (timed_out ? "timeout_s passed" : stuck ? "stuck" : "idle") + " while importing)";
+                  (timed_out ? bound.str() : stuck ? "stuck" : "idle") + " while importing)";
     }
     stop();
     return f;
@@ -169,7 +172,7 @@ Forked Zygote::fork_case(const ForkRequest& r, double timeout_s, double idle_bou
                            "\n";
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (pid_ == 0)
-      if (auto failed = start(timeout_s, idle_bound_s)) return *failed;
+      if (auto failed = start(std::max(timeout_s, kImportBoundS), idle_bound_s)) return *failed;
     // A zygote that died since its last case: start another, once.
     if (::send(fd_, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
       stop();

@@ -40,6 +40,13 @@ struct Forked {
 
 class Zygote {
  public:
+  // An import is not a case: it is bounded by the case's timeout_s or this,
+  // whichever is longer, of its own time (core_wait.hpp). garak HEAD imports
+  // in ~3 s on an idle machine; at load 15 on two cores a fuzz case's 10 s,
+  // even stretched threefold for the cores it waited for, was not enough.
+  // A zygote stuck or idle while importing is still ended at once.
+  static constexpr double kImportBoundS = 60;
+
   Zygote(SutCommand command, std::string folder_name);
   ~Zygote();  // closes the socket (the zygote exits on EOF), then ends its family
   Zygote(const Zygote&) = delete;
