@@ -178,7 +178,9 @@ Forked Zygote::fork_case(const ForkRequest& r, double timeout_s, double idle_bou
       stop();
       continue;
     }
-    const auto reply_line = read_line(std::max(10.0, timeout_s));
+    // A dead zygote closes the socket at once; a live one on a starved
+    // machine may take seconds to fork, which is slow, not broken.
+    const auto reply_line = read_line(std::max(kImportBoundS, timeout_s));
     const json reply = reply_line ? json::parse(*reply_line, nullptr, false) : json();
     if (!reply.is_object()) {
       Forked f{0, reply_line ? "the warm SUT's reply was not JSON: " + reply_line->substr(0, 200)
