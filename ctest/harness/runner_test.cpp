@@ -403,18 +403,22 @@ SutCommand waiting_sut(const std::string& mode, const std::string& arg = "0") {
 }
 
 // A peer outside the SUT's group: accepts one connection, answers a byte
-// after a second.
+// after a second. On loopback TCP (port()), or on a Unix socket at PATH.
 class SlowPeer {
  public:
-  SlowPeer() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(fd_, 1) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+  explicit SlowPeer(const std::optional<fs::path>& unix_path = std::nullopt)
+      : fd_(::socket(unix_path ? AF_UNIX : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in in{};
+    sockaddr_un un{};
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    un.sun_family = AF_UNIX;
+    if (unix_path) std::snprintf(un.sun_path, sizeof un.sun_path, "%s", unix_path->c_str());
+    auto* a = unix_path ? reinterpret_cast<sockaddr*>(&un) : reinterpret_cast<sockaddr*>(&in);
+    socklen_t len = unix_path ? sizeof un : sizeof in;
+    if (::bind(fd_, a, len) != 0 || ::listen(fd_, 1) != 0 || ::getsockname(fd_, a, &len) != 0)
       throw std::runtime_error("cannot listen");
-    port_ = ntohs(a.sin_port);
+    port_ = unix_path ? 0 : ntohs(in.sin_port);
     thread_ = std::thread([this] {
       const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (c < 0) return;
@@ -433,34 +437,6 @@ class SlowPeer {
  private:
   int fd_;
   int port_ = 0;
-  std::thread thread_;
-};
-
-// The same over a Unix socket at PATH, outside any case's folder.
-class SlowUnixPeer {
- public:
-  explicit SlowUnixPeer(const fs::path& path) : fd_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 1) != 0)
-      throw std::runtime_error("cannot listen at " + path.string());
-    thread_ = std::thread([this] {
-      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) return;
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      (void)!::write(c, "x", 1);
-      ::close(c);
-    });
-  }
-  ~SlowUnixPeer() {
-    ::shutdown(fd_, SHUT_RDWR);
-    thread_.join();
-    ::close(fd_);
-  }
-
- private:
-  int fd_;
   std::thread thread_;
 };
 
@@ -517,14 +493,13 @@ TEST_F(Runner, ASutWaitingOnWhatCanStillComeIsNotStuck) {
   for (const std::string mode : {"socket", "unix_peer", "listener", "timed", "spinner", "boundary_sleeper"}) {
     fs::remove(unix_path);
     std::optional<SlowPeer> peer;
-    std::optional<SlowUnixPeer> unix_peer;
     std::optional<LateCaller> caller;
     std::string arg = "0";
     if (mode == "socket") {
       peer.emplace();
       arg = std::to_string(peer->port());
     }
-    if (mode == "unix_peer") unix_peer.emplace(unix_path);
+    if (mode == "unix_peer") peer.emplace(unix_path);
     if (mode == "listener") caller.emplace(unix_path);
     if (mode == "unix_peer" || mode == "listener") arg = unix_path.string();
     const CaseRun run = run_case(waiting_sut(mode, arg), c, server_);
