@@ -2,18 +2,13 @@
 a busy loop of the test's keeps it waiting for seconds, then answers every
 attempt with nothing and exits 0. Runnable all the while: a harness that
 judges it idle is wrong on any busy machine."""
-import json
 import os
+
+import all_ok
 
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 total = 0
 for i in range(3_000_000):  # ~0.2-0.4 s of one core when it gets one
     total += i * i
-spec = json.load(open(os.environ["XPH_SPEC"]))
-attempts = [{"probe": p["name"], "id": q["id"], "pid": os.getpid(), "outcome": "ok", "outputs": []}
-            for p in spec["probes"] for q in p["prompts"]]
-result = os.environ["XPH_RESULT"]
-with open(result + ".tmp", "w") as f:
-    json.dump({"xph": 1, "sut": "starved 1", "attempts": attempts}, f)
-os.rename(result + ".tmp", result)
+all_ok.write("starved 1")

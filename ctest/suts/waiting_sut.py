@@ -27,7 +27,6 @@ Waiting, and answered in about a second (a result, exit 0):
             failure a thread that runs may be a spinning pool, but one asleep
             wakes by itself
 """
-import json
 import multiprocessing
 import os
 import select
@@ -36,15 +35,7 @@ import sys
 import threading
 import time
 
-
-def write_result():
-    spec = json.load(open(os.environ["XPH_SPEC"]))
-    attempts = [{"probe": p["name"], "id": q["id"], "pid": os.getpid(), "outcome": "ok", "outputs": []}
-                for p in spec["probes"] for q in p["prompts"]]
-    result = os.environ["XPH_RESULT"]
-    with open(result + ".tmp", "w") as f:
-        json.dump({"xph": 1, "sut": "waiting 1", "attempts": attempts}, f)
-    os.rename(result + ".tmp", result)
+import all_ok
 
 
 class NeedsResponse(Exception):
@@ -123,7 +114,7 @@ def main(mode):
                   flush=True)
         threading.Thread(target=spin if mode == "spinner" else sleep).start()
         lock.acquire()
-    write_result()
+    all_ok.write("waiting 1")
 
 
 if __name__ == "__main__":  # a spawned or forkserver worker imports this file again
