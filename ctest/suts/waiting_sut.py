@@ -21,6 +21,10 @@ Waiting, and answered in about a second (a result, exit 0):
   spinner   the main thread waits with no timeout on a lock that a spinning
             thread releases after a second: with no boundary failure
             printed, a thread that runs is life
+  compat    waits on a pipe held by a 32-bit child (PATH, argv[2]: the
+            sleeper32 binary) that it stops and continues in its 1.5 s sleep:
+            i386's restart_syscall with the clock id 1 reads as x86-64's
+            read(1), and the child's fd 1 is a pipe only the group writes
   boundary_sleeper
             prints a boundary failure, then waits as `spinner` does on a
             thread asleep on the clock for 0.8 s: after a boundary
@@ -30,6 +34,7 @@ Waiting, and answered in about a second (a result, exit 0):
 import multiprocessing
 import os
 import select
+import signal
 import socket
 import sys
 import threading
@@ -93,6 +98,22 @@ def main(mode):
         p.register(s, select.POLLIN)
         p.poll()
         s.recv(1)
+    elif mode == "compat":
+        quiet_r, quiet_w = os.pipe()
+        done_r, done_w = os.pipe()
+        child = os.fork()
+        if child == 0:
+            os.dup2(quiet_r, 1)
+            os.set_inheritable(done_w, True)
+            os.execv(sys.argv[2], [sys.argv[2]])
+        os.close(quiet_r)
+        os.close(done_w)
+        time.sleep(0.2)
+        os.kill(child, signal.SIGSTOP)
+        time.sleep(0.05)
+        os.kill(child, signal.SIGCONT)
+        os.read(done_r, 1)  # b"" when the child exits
+        os.waitpid(child, 0)
     elif mode == "timed":
         threading.Event().wait(1.0)
     elif mode in ("spinner", "boundary_sleeper"):

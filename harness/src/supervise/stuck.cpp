@@ -205,6 +205,24 @@ std::string endless_wait(pid_t pid, const std::string& task, Group& group) {
   }
 }
 
+// The ELF class and machine of a process's program (bytes 4 and 18-19 of
+// its header), "" when unreadable.
+std::string abi(const std::string& exe) {
+  char header[20] = {};
+  std::ifstream in(exe, std::ios::binary);
+  if (!in.read(header, sizeof header)) return "";
+  return std::string{header[4], header[18], header[19]};
+}
+
+// /proc/PID/syscall gives a process's numbers in its own ABI: a 32-bit
+// process's on x86-64 are i386's, where 0 is restart_syscall (so a sleep
+// stopped and continued shows x86-64's read). Only a process of xph's own
+// ABI is read; any other is never stuck.
+bool native(pid_t pid) {
+  static const std::string mine = abi("/proc/self/exe");
+  return !mine.empty() && abi("/proc/" + std::to_string(pid) + "/exe") == mine;
+}
+
 std::optional<unsigned long long> ran_ns(const std::string& task) {
   std::ifstream in(task + "/schedstat");
   unsigned long long ns = 0;
@@ -228,6 +246,10 @@ bool StuckWatch::look(bool spinners) {
   bool stuck = !members.empty();
   for (std::size_t i = 0; stuck && i < members.size(); ++i) {
     const pid_t pid = members[i];
+    if (!native(pid)) {
+      stuck = false;
+      break;
+    }
     const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
     std::error_code ec;
     bool any = false, spinner = false;

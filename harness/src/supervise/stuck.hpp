@@ -10,7 +10,8 @@
 //
 // What a look cannot see, so a stuck verdict cannot cover: a signal from
 // outside (alarm(2) and setitimer(2) leave nothing in /proc), and memory
-// shared with a process outside the group.
+// shared with a process outside the group. A process of another ABI (a
+// 32-bit one on x86-64) is never stuck: its syscall numbers are not ours.
 #pragma once
 
 #include <sys/types.h>
