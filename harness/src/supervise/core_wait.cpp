@@ -7,6 +7,8 @@
 #include <fstream>
 #include <string>
 
+#include "xph/harness/model/case_run.hpp"
+
 namespace xph::harness::supervise {
 
 std::optional<double> cpu_stall_total_s() {
@@ -40,20 +42,44 @@ CoreWait::CoreWait() : last_(Clock::now()), stalled_s_(cpu_stall_total_s()) {}
 // other runs free reads as half the time. procs_running against the cores
 // sees that crowd, not which core it is on. The larger of the two, while the
 // SUT is runnable: the deadline may come late (bounded), rarely early.
-void CoreWait::sample(bool sut_runnable) {
+//
+// Both are the machine's, and can count a wait that is not the SUT's, so
+// they may add only a little. The SUT's own threads say exactly how much of
+// their time they waited: a SUT given a ninth of a core is slowed ninefold,
+// and no estimate's bound may judge it HANG for that (it was, two tests
+// with busy loops on one core at once). Own time still advances whenever it
+// gets a core, so a SUT that spins for ever still ends.
+void CoreWait::sample(bool sut_runnable, const std::vector<ThreadTimes>& threads) {
   const auto now = Clock::now();
   const double interval = std::chrono::duration<double>(now - last_).count();
   const std::optional<double> stalled = stalled_s_ ? cpu_stall_total_s() : std::nullopt;
   if (sut_runnable)
-    waited_s_ += std::max(stalled ? std::clamp(*stalled - *stalled_s_, 0.0, interval) : 0.0,
-                          interval * waiting_share());
+    estimated_s_ += std::max(stalled ? std::clamp(*stalled - *stalled_s_, 0.0, interval) : 0.0,
+                             interval * waiting_share());
+  // Per thread since the last look (one new since then: since it began).
+  double ran = 0, waited = 0;
+  std::map<pid_t, ThreadTimes> now_threads;
+  for (const ThreadTimes& t : threads) {
+    const auto before = threads_.find(t.tid);
+    const bool same = before != threads_.end() && t.ran_ns >= before->second.ran_ns &&
+                      t.waited_ns >= before->second.waited_ns;
+    ran += static_cast<double>(t.ran_ns - (same ? before->second.ran_ns : 0));
+    waited += static_cast<double>(t.waited_ns - (same ? before->second.waited_ns : 0));
+    now_threads[t.tid] = t;
+  }
+  threads_ = std::move(now_threads);
+  if (ran + waited > 0) seen_s_ += interval * waited / (ran + waited);
   last_ = now;
   if (stalled) stalled_s_ = stalled;
 }
 
+double CoreWait::counted_s(double timeout_s) const {
+  return std::max(std::min(estimated_s_, kMaxEstimatedStretch * timeout_s),
+                  std::min(seen_s_, kMaxCoreWaitStretch * timeout_s));
+}
+
 bool CoreWait::past(Clock::time_point started, double timeout_s) const {
-  const double allowed = timeout_s + std::min(waited_s_, kMaxStretch * timeout_s);
-  return Clock::now() - started > std::chrono::duration<double>(allowed);
+  return Clock::now() - started > std::chrono::duration<double>(timeout_s + counted_s(timeout_s));
 }
 
 }  // namespace xph::harness::supervise

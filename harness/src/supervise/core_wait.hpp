@@ -5,28 +5,45 @@
 // busy the machine is. The stretch is bounded, so every case still ends.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
+#include <map>
 #include <optional>
+#include <vector>
 
 namespace xph::harness::supervise {
+
+// One thread's time on a core and runnable waiting for one, so far
+// (/proc/<pid>/task/<tid>/schedstat).
+struct ThreadTimes {
+  pid_t tid = 0;
+  unsigned long long ran_ns = 0, waited_ns = 0;
+};
 
 class CoreWait {
  public:
   using Clock = std::chrono::steady_clock;
-  // At most this many times timeout_s is added for waiting.
-  static constexpr double kMaxStretch = 3.0;
+  // At most this many times timeout_s is added for what the machine as a
+  // whole shows (an estimate, which can count another task's wait); what
+  // the SUT's own threads waited is added up to kMaxCoreWaitStretch times.
+  static constexpr double kMaxEstimatedStretch = 3.0;
 
   CoreWait();
-  // Once per look at the SUT: whether it had a thread running or runnable.
-  void sample(bool sut_runnable);
-  double waited_s() const { return waited_s_; }
+  // Once per look at the SUT: whether it had a thread running or runnable,
+  // and its live threads' times (none when unknown).
+  void sample(bool sut_runnable, const std::vector<ThreadTimes>& threads);
+  // The waiting that does not count against timeout_s.
+  double counted_s(double timeout_s) const;
   // Whether timeout_s of the SUT's own time has passed since `started`.
   bool past(Clock::time_point started, double timeout_s) const;
 
  private:
   Clock::time_point last_;
   std::optional<double> stalled_s_;  // the machine's, from /proc/pressure/cpu
-  double waited_s_ = 0;
+  double estimated_s_ = 0;           // from the machine's figures while the SUT was runnable
+  double seen_s_ = 0;                // from its own threads' share of waiting
+  std::map<pid_t, ThreadTimes> threads_;  // as the last look saw them
 };
 
 // Seconds, since boot, during which some runnable task had no core

@@ -51,7 +51,9 @@ void sample_threads(const std::string& pid, GroupSample& out) {
     if (!f || !(*f >> state)) continue;
     out.runnable = out.runnable || state == "R";
     out.active = out.active || state == "R" || state == "D" || (state == "S" && sleeping_on_the_clock(task));
-    if (out.runnable) return;  // nothing more to learn
+    std::ifstream sched(task + "/schedstat");
+    ThreadTimes t{static_cast<pid_t>(std::atol(e->d_name))};
+    if (sched >> t.ran_ns >> t.waited_ns) out.threads.push_back(t);
   }
 }
 
@@ -136,7 +138,7 @@ GroupSample sample_group(pid_t pgid) {
         utime >> stime;
     if (pgrp != pgid || state == "Z") continue;
     out.ticks += static_cast<long>(utime + stime);
-    if (!out.runnable) sample_threads(e->d_name, out);
+    sample_threads(e->d_name, out);
   }
   return out;
 }

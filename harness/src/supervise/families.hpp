@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "core_wait.hpp"
+
 namespace xph::harness::supervise {
 
 struct Family {
@@ -28,6 +30,7 @@ struct GroupSample {
   long ticks = 0;
   bool active = false;
   bool runnable = false;  // a thread running or waiting for a core
+  std::vector<ThreadTimes> threads;  // of its live processes, when /proc shows them
 };
 GroupSample sample_group(pid_t pgid);
 // The live (not zombie) processes of a process group.

@@ -42,7 +42,7 @@ bool IdleWatch::busy() {
   // network counts as life.
   if (!broken_since_ && !boundary_lines(read_tail(err_, 64 * 1024)).empty()) broken_since_ = now;
   // Nor is its CPU work then worth waiting longer for.
-  core_wait_.sample(g.runnable && !broken_since_);
+  core_wait_.sample(g.runnable && !broken_since_, broken_since_ ? std::vector<ThreadTimes>{} : g.threads);
   if (!broken_since_) busy = busy || g.active || g.ticks - cpu_ > 1;
   cpu_ = g.ticks;
   return busy;
@@ -109,7 +109,7 @@ Ended watch(pid_t pid, IdleWatch& idle, double timeout_s, double idle_bound_s) {
     }
   }
   if (pidfd >= 0) ::close(pidfd);
-  out.waited_for_cores_s = idle.core_wait().waited_s();
+  out.waited_for_cores_s = idle.core_wait().counted_s(timeout_s);
   return out;
 }
 

@@ -150,7 +150,7 @@ std::optional<Forked> Zygote::start(double timeout_s, double idle_bound_s) {
       pid_ = 0;  // reaped
     } else {
       f.end = timed_out ? RunEnd::TimedOut : stuck ? RunEnd::Stuck : RunEnd::Idle;
-      f.waited_for_cores_s = idle.core_wait().waited_s();
+      f.waited_for_cores_s = idle.core_wait().counted_s(timeout_s);
       if (stuck) f.stuck_what = idle.stuck_what();
       std::ostringstream bound;
       bound << timeout_s << " s of its own time passed";

@@ -23,6 +23,11 @@ void hang(const Evidence& ev, Findings& findings) {
   if (run.end == RunEnd::TimedOut && run.waited_for_cores_s >= 0.05)
     seen << " (of the " << run.seconds << " s it ran, " << run.waited_for_cores_s
          << " s waiting for a core on a busy machine did not count)";
+  // Past the most waiting may add, the machine decided, not the SUT.
+  if (run.end == RunEnd::TimedOut && run.start_problem.empty() &&
+      run.waited_for_cores_s >= 0.999 * kMaxCoreWaitStretch * ev.c.scenario->timeout_s)
+    seen << "; that is the most xph allows (" << kMaxCoreWaitStretch
+         << "x timeout_s): the machine starved it, so replay it on a quieter one before believing it";
   findings.push_back({Verdict::Hang, "", "a result", seen.str(), "the process group was killed"});
 }
 

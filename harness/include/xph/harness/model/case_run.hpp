@@ -21,6 +21,11 @@ namespace xph::harness {
 enum class RunEnd { Exited, TimedOut, Idle, Stuck };
 std::string_view name(RunEnd);  // "exited", "timed_out", "idle", "stuck"
 
+// The most that waiting for a core may add to a case's timeout_s, as a
+// multiple of it. A SUT slowed past that was starved by the machine: its
+// HANG says so, and that a quieter machine should replay it.
+inline constexpr double kMaxCoreWaitStretch = 20.0;
+
 struct CaseRun {
   long sut_pid = 0;
   RunEnd end = RunEnd::Exited;
@@ -30,6 +35,7 @@ struct CaseRun {
   double idle_bound_s = 0;
   std::string stuck_what;         // when end is Stuck: what its threads waited on
   double waited_for_cores_s = 0;  // runnable while a busy machine had no core for it: not counted in timeout_s
+                                  // (at most kMaxCoreWaitStretch times it)
   std::optional<SutResult> result;
   std::string result_problem;  // why `result` is empty, or what broke the protocol
   std::string stderr_text;     // its last 256 KiB
