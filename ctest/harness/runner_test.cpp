@@ -369,6 +369,21 @@ TEST_F(Runner, ASleepingSutOnABusyMachineHangsOnTime) {
   EXPECT_THAT(j.findings[0].seen, HasSubstr("no result within timeout_s 0.8 s"));
 }
 
+// Errors cannot cross a boundary in other languages either: Node's
+// structured clone prints "could not be cloned" where Python's pickle
+// prints "cannot pickle". A real Node process, its real message.
+TEST_F(Runner, NodesCloneFailureIsTransportBroken) {
+  if (::access("/usr/bin/node", X_OK) != 0) GTEST_SKIP() << "no /usr/bin/node";
+  const auto sut = command_sut("/usr/bin/node " + kSuts + "node_clone_sut.js", "node-clone");
+  const auto c = make_case(R"({"name":"n","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2})");
+  const CaseRun run = run_case(sut, c, server_);
+  ASSERT_TRUE(run.result) << run.result_problem << run.stderr_text;
+  const Judgement j = judge(c, run);
+  EXPECT_EQ(signature(j), "TRANSPORT_BROKEN (send)") << run.stderr_text;
+  ASSERT_FALSE(j.findings.empty());
+  EXPECT_THAT(j.findings[0].seen, HasSubstr("could not be cloned")) << run.stderr_text;
+}
+
 // Contract v2: TMPDIR, TMP and TEMP point into the case folder, removed with
 // the case; a hung SUT gets SIGTERM (its cleanup may run) before SIGKILL.
 TEST_F(Runner, TempFilesGoWithTheCaseAndAHungSutIsAskedToStopFirst) {

@@ -23,6 +23,11 @@ constexpr BoundaryPattern kBoundaryPatterns[] = {
     {"_handle_results", Side::Receive},
     {"__init__() takes", Side::Receive},  // APIConnectionError rebuilt from args: "takes 1 positional argument but 2"
     {"cannot deserialise", Side::Receive},
+    // Node (V8's structured clone: child_process "advanced" serialization,
+    // worker_threads): "Error: () => 0 could not be cloned."
+    {"could not be cloned", Side::Send},
+    {"DataCloneError", Side::Send},
+    {"Unable to deserialize cloned data", Side::Receive},
 };
 
 }  // namespace

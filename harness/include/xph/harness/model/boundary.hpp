@@ -1,5 +1,5 @@
 // How a SUT's text shows an error failing to cross a process boundary, by
-// the words Python and our SUTs use. The oracle judges by it; the supervisor
+// the words Python, Node and our SUTs use. The oracle judges by it; the supervisor
 // uses it to tell a broken pool that spins a core from one at work.
 #pragma once
 
