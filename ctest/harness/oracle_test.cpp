@@ -248,6 +248,26 @@ TEST(Oracle, RetryingANonRetryableStepIsRetryPolicy) {
   EXPECT_EQ(j.findings[0].note, "went on after 401, which should have ended the call");
 }
 
+// With no result the SUT may have been stopped mid-call: too few requests
+// say nothing, too many are listed beside the HANG.
+TEST(Oracle, RetryingForEverIsListedBesideTheHang) {
+  Fixture f(json::parse(R"({"responses": {"*": "200", "multi#1": "429"}, "retry": {"max_tries": 3}})"));
+  f.run.result.reset();
+  f.run.end = RunEnd::TimedOut;
+  f.served("multi#0", 0, "200");
+  for (long k = 0; k < 5; ++k) f.served("multi#1", k, "429", 100.0 * k);
+  auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::Hang);
+  ASSERT_EQ(verdicts(j), (std::vector<Verdict>{Verdict::Hang, Verdict::RetryPolicy}));
+  EXPECT_EQ(j.findings.back().attempt, "multi#1");
+  EXPECT_EQ(j.findings.back().note, "went on after 429, which should have ended the call");
+
+  // The near miss: stopped after two of its three tries.
+  f.run.journal.resize(3);
+  j = f.judged();
+  EXPECT_EQ(verdicts(j), (std::vector<Verdict>{Verdict::Hang}));
+}
+
 TEST(Oracle, RetryAfterMustBeWaited) {
   Fixture f(json::parse(R"({"responses": {"*": "200", "multi#1": "429@0.2,200"}})"));
   f.served("multi#0", 0, "200").served("multi#1", 0, "429@0.2", 1000).served("multi#1", 1, "200", 1010);
