@@ -165,6 +165,7 @@ TEST(Oracle, HangSaysHowTheCaseEnded) {
                        "quieter one before believing it"));
   EXPECT_THAT(seen(RunEnd::TimedOut, 199, ""), ::testing::EndsWith("did not count)"));
   EXPECT_EQ(seen(RunEnd::Idle, 0, ""), "idle for 1.5 s (no requests, no CPU) with no result, after 12.5 s");
+  EXPECT_THAT(seen(RunEnd::TimedOut, 2.34567, ""), ::testing::HasSubstr(", 2.35 s waiting for a core"));
   EXPECT_EQ(seen(RunEnd::Stuck, 0, ""),
             "stuck for good after 12.5 s: every thread waited with no timeout on what only its process group could "
             "end (3 thread(s) of 2 process(es): 2 on a lock, 1 on a pipe), none ran, no request in flight, no result");
