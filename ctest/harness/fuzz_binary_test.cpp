@@ -113,6 +113,23 @@ TEST(FuzzBinary, BadInputIsOneLineAndExitTwo) {
   }
 }
 
+// A finding that does not replay gives its claim up (a later case may
+// shrink to one that does); the cases it counted must still be named.
+TEST(FuzzBinary, TheSummaryNamesEveryFailingCaseEvenWhenItsFindingDidNotReplay) {
+  OutDir out;
+  xph::test::TempDir dir;
+  const std::string refsut = (fs::path(XPH_BIN).parent_path() / "xph-refsut").string();
+  const std::string sut = "/usr/bin/python3 " + std::string(XPH_SOURCE_DIR) + "/ctest/suts/flaky_start_sut.py " +
+                          dir.path.string() + " " + refsut;
+  const auto r = run(XPH_BIN, {"fuzz", "--sut-cmd", sut, "--sut-name", "flaky", "--seed", "1", "--cases", "4", "-j",
+                               "2", "--out", out.path.string()},
+                     std::chrono::seconds(300));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("NOT REPRODUCED on a rerun (PASS)")) << r.out;
+  EXPECT_THAT(r.out, HasSubstr(": CRASH 4\n")) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("CRASH: case 0 and 3 more (cases 1 2 3)")) << r.out;
+}
+
 TEST(FuzzBinary, PrintsItsSeedWhenNoneIsGiven) {
   const auto r = run(XPH_BIN, {"fuzz", "--sut", "ref", "--cases", "2"});
   EXPECT_EQ(r.exit_code, 0);

@@ -1,6 +1,7 @@
 #include "xph/harness/fuzz/fuzzer.hpp"
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -93,6 +94,9 @@ class Fuzzer {
     std::vector<std::uint64_t> repeats;  // later cases that failed the same way
   };
   std::map<std::string, Claim> claims_;  // by signature()
+  // Every failing case by signature, for the summary: a claim goes when its
+  // finding does not replay, and what it counted must not go with it.
+  std::map<std::string, std::vector<std::uint64_t>> failed_;
   RunSummary reported_;
 };
 
@@ -176,6 +180,10 @@ void Fuzzer::report(std::uint64_t index, const FuzzCase& original, Judged first)
   FuzzFinding f;
   f.index = index;
   f.signature = signature(first.judgement);
+  {
+    std::lock_guard lock(mu_);
+    failed_[f.signature].push_back(index);
+  }
   if (!claim(f.signature, index)) return;
   f.shrinking = !o_.only_case;
   f.shrunk = {original, 0, 0};
@@ -293,8 +301,10 @@ int Fuzzer::run() {
   server_.stop();
   FuzzSummary s{done_, std::chrono::duration<double>(Clock::now() - started_).count(), o_.seed, counts_, {},
                 found_.size(), o_.out};
-  for (const auto& [sig, c] : claims_)
-    if (!c.repeats.empty()) s.repeats[sig] = {c.index, c.repeats};
+  for (auto [sig, cases] : failed_) {
+    std::sort(cases.begin(), cases.end());
+    if (cases.size() > 1) s.repeats[sig] = {cases.front(), {cases.begin() + 1, cases.end()}};
+  }
   listener_.on_finished(s);
   reported_.seconds = s.seconds;
   reporter_.on_run_finished(reported_);
