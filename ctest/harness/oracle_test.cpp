@@ -286,6 +286,7 @@ TEST(Oracle, PooledProbeServedByTheParentIsVacuous) {
   f.served("multi#0", 0, "200").served("multi#1", 0, "200");
   f.ok("multi#0", {"xph:multi#0:r0:c0"}, kParent).ok("multi#1", {"xph:multi#1:r0:c0"}, kParent);
   EXPECT_EQ(f.judged().primary, Verdict::Vacuous);
+  EXPECT_EQ(f.judged().findings.at(0).seen, "every attempt reported from pid 100, the SUT's own process");
 
   Fixture near(json::parse(R"({"parallel_attempts": 1})"));  // not pooled: in-process is right
   near.served("multi#0", 0, "200").served("multi#1", 0, "200");

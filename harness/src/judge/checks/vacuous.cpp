@@ -17,7 +17,8 @@ void vacuous(const Evidence& ev, Findings& findings) {
     if (!pids.empty() && pids == std::set<long>{ev.run.sut_pid})
       findings.push_back({Verdict::Vacuous, p.name + "#*",
                           "calls from pool worker processes (parallel_attempts " + std::to_string(parallel) + ")",
-                          "every call from the parent, pid " + std::to_string(ev.run.sut_pid), ""});
+                          "every attempt reported from pid " + std::to_string(ev.run.sut_pid) + ", the SUT's own process",
+                          "threads of one process (a thread pool, Node's worker_threads) cross no process boundary"});
   }
 }
 
