@@ -269,6 +269,34 @@ TEST(Oracle, RetryingForEverIsListedBesideTheHang) {
   EXPECT_EQ(verdicts(j), (std::vector<Verdict>{Verdict::Hang}));
 }
 
+// A client that timed out on an answer sent at once may have been starved
+// of a core: when the SUT waited for one half its request timeout or more,
+// the finding says so (the verdict stands: a wrong client does this too).
+TEST(Oracle, AClientTimeoutOnAStarvedMachineSaysSo) {
+  Fixture f(json::parse(R"({"responses": {"*": "200"}})"));
+  f.served("multi#0", 0, "200").served("multi#1", 0, "200").served("multi#1", 1, "200");
+  f.ok("multi#0", {"xph:multi#0:r0:c0"}, 200).ok("multi#1", {"xph:multi#1:r1:c0"}, 201);
+  f.run.waited_for_cores_s = 0.75;  // request_timeout_s 1
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::RetryPolicy);
+  EXPECT_EQ(j.findings.at(0).note,
+            "went on after 200, which should have ended the call; the SUT waited 0.75 s for a core in this case "
+            "(request_timeout_s 1 s): a client starved past its timeout does this too, so replay it alone on a "
+            "quieter machine");
+
+  Fixture timeout(json::parse(R"({"responses": {"*": "200"}, "retry": {"max_tries": 1}})"));
+  timeout.all_fine();
+  timeout.run.result->attempts.pop_back();
+  ErrorEnvelope e;
+  e.kind = xph::mock::Seen::Timeout;
+  timeout.error("multi#1", e, 201);
+  timeout.run.waited_for_cores_s = 0.5;
+  EXPECT_THAT(timeout.judged().findings.at(0).note, ::testing::HasSubstr("a client starved past its timeout"));
+
+  f.run.waited_for_cores_s = 0.4;  // the near miss: not starved enough to explain a 1 s timeout
+  EXPECT_EQ(f.judged().findings.at(0).note, "went on after 200, which should have ended the call");
+}
+
 TEST(Oracle, RetryAfterMustBeWaited) {
   Fixture f(json::parse(R"({"responses": {"*": "200", "multi#1": "429@0.2,200"}})"));
   f.served("multi#0", 0, "200").served("multi#1", 0, "429@0.2", 1000).served("multi#1", 1, "200", 1010);
