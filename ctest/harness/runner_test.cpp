@@ -516,7 +516,8 @@ TEST_F(Runner, ASutWaitingOnWhatCanStillComeIsNotStuck) {
   const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2})");
   TempDir dir;
   const fs::path unix_path = dir.path / "peer.sock";
-  for (const std::string mode : {"socket", "unix_peer", "listener", "timed", "spinner", "boundary_sleeper", "compat"}) {
+  for (const std::string mode :
+       {"socket", "unix_peer", "listener", "timed", "spinner", "boundary_sleeper", "compat", "event_loop", "teardown"}) {
 #ifndef XPH_SLEEPER32
     if (mode == "compat") continue;  // not x86-64, or no binutils: no 32-bit process to make
 #endif

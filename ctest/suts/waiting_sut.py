@@ -25,6 +25,13 @@ Waiting, and answered in about a second (a result, exit 0):
             sleeper32 binary) that it stops and continues in its 1.5 s sleep:
             i386's restart_syscall with the clock id 1 reads as x86-64's
             read(1), and the child's fd 1 is a pipe only the group writes
+  event_loop
+            waits 3 s in epoll_wait with that timeout, as an event loop
+            waits for its next timer (Node's setTimeout): past the idle
+            bound, and not idle, since it wakes by itself
+  teardown  prints a boundary failure, then its main thread works for 3 s
+            of CPU before it exits, as ProcessPoolExecutor's parent tears
+            down on a busy machine: the thread that reports is alive
   boundary_sleeper
             prints a boundary failure, then waits as `spinner` does on a
             thread asleep on the clock for 0.8 s: after a boundary
@@ -114,6 +121,14 @@ def main(mode):
         os.kill(child, signal.SIGCONT)
         os.read(done_r, 1)  # b"" when the child exits
         os.waitpid(child, 0)
+    elif mode == "event_loop":
+        select.epoll().poll(3.0)
+    elif mode == "teardown":
+        print("TypeError: APIStatusError.__init__() missing 2 required keyword-only arguments: 'response' and 'body'",
+              file=sys.stderr, flush=True)
+        end = time.process_time() + 3.0
+        while time.process_time() < end:
+            pass
     elif mode == "timed":
         threading.Event().wait(1.0)
     elif mode in ("spinner", "boundary_sleeper"):

@@ -27,19 +27,52 @@ Dir open_dir(const std::string& path) { return Dir(::opendir(path.c_str()), ::cl
 bool numeric(const dirent* e) { return e->d_name[0] >= '0' && e->d_name[0] <= '9'; }
 
 // A thread asleep on the clock (time.sleep in a backoff that waits 70 s)
-// wakes by itself: the SUT is waiting, not stuck. A stuck one blocks on a
-// lock, a pipe or a poll of its own.
+// wakes by itself: the SUT is waiting, not stuck. So does one in any wait
+// with a timeout: an event loop's timer (Node's setTimeout waits in
+// epoll_wait), a timed lock or poll. A stuck one blocks on a lock, a pipe or
+// a poll of its own with no timeout.
 bool sleeping_on_the_clock(const std::string& task) {
   std::ifstream in(task + "/syscall");
   long nr = -1;
   if (!(in >> nr)) return false;
+  unsigned long a[6] = {};
+  for (auto& arg : a)
+    if (!(in >> std::hex >> arg)) return false;
+  const auto positive = [](unsigned long ms) { return static_cast<int>(ms & 0xffffffffUL) > 0; };
+  switch (nr) {
 #ifdef SYS_nanosleep
-  if (nr == SYS_nanosleep) return true;
+    case SYS_nanosleep:
 #endif
-  return nr == SYS_clock_nanosleep;
+    case SYS_clock_nanosleep:
+      return true;
+    case SYS_futex:
+      return a[3] != 0;  // a timeout given
+#ifdef SYS_poll
+    case SYS_poll:
+      return positive(a[2]);
+#endif
+    case SYS_ppoll:
+      return a[2] != 0;
+#ifdef SYS_select
+    case SYS_select:
+#endif
+    case SYS_pselect6:
+      return a[4] != 0;
+#ifdef SYS_epoll_wait
+    case SYS_epoll_wait:
+#endif
+    case SYS_epoll_pwait:
+      return positive(a[3]);
+#ifdef SYS_epoll_pwait2
+    case SYS_epoll_pwait2:
+      return a[3] != 0;
+#endif
+    default:
+      return false;
+  }
 }
 
-void sample_threads(const std::string& pid, GroupSample& out) {
+void sample_threads(const std::string& pid, bool leader, GroupSample& out) {
   const std::string tasks = "/proc/" + pid + "/task";
   const Dir dir = open_dir(tasks);
   if (!dir) return;
@@ -49,8 +82,18 @@ void sample_threads(const std::string& pid, GroupSample& out) {
     auto f = stat_fields(task + "/stat");
     std::string state;
     if (!f || !(*f >> state)) continue;
+    const bool active =
+        state == "R" || state == "D" || (state == "S" && sleeping_on_the_clock(task));
     out.runnable = out.runnable || state == "R";
-    out.active = out.active || state == "R" || state == "D" || (state == "S" && sleeping_on_the_clock(task));
+    out.active = out.active || active;
+    if (leader && pid == e->d_name) {
+      long skip;
+      unsigned long utime = 0, stime = 0;
+      for (int i = 0; i < 10; ++i) *f >> skip;  // ppid .. cmajflt
+      *f >> utime >> stime;
+      out.leader_active = state == "R" || state == "D";
+      out.leader_ticks = static_cast<long>(utime + stime);
+    }
     std::ifstream sched(task + "/schedstat");
     ThreadTimes t{static_cast<pid_t>(std::atol(e->d_name))};
     if (sched >> t.ran_ns >> t.waited_ns) out.threads.push_back(t);
@@ -138,7 +181,7 @@ GroupSample sample_group(pid_t pgid) {
         utime >> stime;
     if (pgrp != pgid || state == "Z") continue;
     out.ticks += static_cast<long>(utime + stime);
-    sample_threads(e->d_name, out);
+    sample_threads(e->d_name, static_cast<pid_t>(std::atol(e->d_name)) == pgid, out);
   }
   return out;
 }

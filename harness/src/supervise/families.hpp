@@ -31,6 +31,10 @@ struct GroupSample {
   bool active = false;
   bool runnable = false;  // a thread running or waiting for a core
   std::vector<ThreadTimes> threads;  // of its live processes, when /proc shows them
+  // The first process's main thread (the one that reports): running or in
+  // uninterruptible sleep, and its CPU ticks so far.
+  bool leader_active = false;
+  long leader_ticks = 0;
 };
 GroupSample sample_group(pid_t pgid);
 // The live (not zombie) processes of a process group.

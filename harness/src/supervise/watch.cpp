@@ -23,7 +23,9 @@ IdleWatch::IdleWatch(const mock::TenantLease* tenant, pid_t pgid, const fs::path
       last_sample_(Clock::now()),
       stuck_(pgid, dir) {
   if (tenant_) activity_ = tenant_->activity();
-  cpu_ = sample_group(pgid_).ticks;
+  const GroupSample g = sample_group(pgid_);
+  cpu_ = g.ticks;
+  leader_cpu_ = g.leader_ticks;
 }
 
 bool IdleWatch::busy() {
@@ -39,12 +41,18 @@ bool IdleWatch::busy() {
   const GroupSample g = sample_group(pgid_);
   // Python's Pool, its result handler dead, spins a core in its worker
   // handler for ever: once the SUT has printed a boundary failure, only the
-  // network counts as life.
+  // network and the main thread of its first process count as life.
   if (!broken_since_ && !boundary_lines(read_tail(err_, 64 * 1024)).empty()) broken_since_ = now;
   // Nor is its CPU work then worth waiting longer for.
   core_wait_.sample(g.runnable && !broken_since_, broken_since_ ? std::vector<ThreadTimes>{} : g.threads);
   if (!broken_since_) busy = busy || g.active || g.ticks - cpu_ > 1;
+  // Except the main thread of the first process, which reports: one that
+  // printed the traceback and is tearing down (ProcessPoolExecutor's parent
+  // takes seconds to exit on a busy machine) runs there, and was killed as
+  // idle. Python's pool spins in a thread of its own.
+  if (broken_since_) busy = busy || g.leader_active || g.leader_ticks - leader_cpu_ > 1;
   cpu_ = g.ticks;
+  leader_cpu_ = g.leader_ticks;
   return busy;
 }
 

@@ -43,6 +43,7 @@ class IdleWatch {
   std::filesystem::path err_, result_;
   mock::TenantLease::Activity activity_;
   long cpu_ = 0;
+  long leader_cpu_ = 0;  // the first process's main thread's
   CoreWait core_wait_;
   std::optional<std::chrono::steady_clock::time_point> broken_since_;
   std::chrono::steady_clock::time_point last_sample_;
