@@ -283,6 +283,36 @@ TEST(XphCli, InterruptedRunLeavesWholeReportsWithEveryFinishedCase) {
 
 // A user could not see which attribute held the RLock: one stderr line is
 // all the console shows. JUnit carries a failing case's whole stderr.
+// A case that failed only as a client starved of a core fails (answers
+// sent at once, read past request_timeout_s, retried) is run once more and
+// judged by the rerun, flagged RERUN; a client that is wrong fails again.
+TEST(XphCli, AClientStarvedOfACoreIsRerunAndAWrongOneStillFails) {
+  TempDir dir;
+  const auto scenario = dir.write("s.json", R"({"name":"s","probes":[{"name":"p","attempts":1}],
+    "retry":{"max_tries":2,"retry_on":["timeout"]},"request_timeout_s":1.0,"timeout_s":20})");
+  const auto sut = [&](const std::string& mode) {
+    return "/usr/bin/python3 " + std::string(XPH_SOURCE_DIR) + "/ctest/suts/starved_client_sut.py " + mode + " " +
+           (dir.path / (mode + ".marker")).string();
+  };
+  const auto report = [&](const std::string& mode) {
+    const auto r = run(XPH_BIN, {"run", scenario, "--sut-cmd", sut(mode), "--sut-name", mode, "--json",
+                                 (dir.path / (mode + ".json")).string()},
+                       std::chrono::seconds(120));
+    const auto cases = nlohmann::json::parse(xph::test::slurp((dir.path / (mode + ".json")).string()))["cases"];
+    return std::make_pair(r, cases.at(0));
+  };
+  const auto [starved, first] = report("starved");
+  EXPECT_EQ(starved.exit_code, 0) << starved.out << starved.err;
+  EXPECT_EQ(first["verdict"], "PASS") << starved.out;
+  EXPECT_EQ(first["flags"], nlohmann::json::array({"RERUN"})) << starved.out;
+  EXPECT_THAT(starved.out, HasSubstr("PASS [RERUN]"));
+
+  const auto [wrong, second] = report("wrong");
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.out;
+  EXPECT_EQ(second["verdict"], "MISMATCH") << wrong.out;
+  EXPECT_THAT(wrong.out, HasSubstr("seen error kind=timeout"));
+}
+
 TEST(XphCli, JunitCarriesAFailingCasesStderr) {
   TempDir dir;
   const auto scenario = dir.write("s.json", R"({"name":"s","probes":[{"name":"p","attempts":1}]})");

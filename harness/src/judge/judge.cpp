@@ -36,6 +36,7 @@ void starved_client(const oracle::Evidence& ev, oracle::Findings& findings) {
         << " s for a core in this case (request_timeout_s " << timeout_s
         << " s): a client starved past its timeout does this too, so replay it alone on a quieter machine";
     f.note += (f.note.empty() ? "" : "; ") + why.str();
+    f.starved = true;
   }
 }
 

@@ -49,6 +49,7 @@ struct Finding {
   std::string seen;
   std::string note;  // e.g. the stderr line it came from
   std::optional<Side> side;  // TRANSPORT_BROKEN, when known
+  bool starved = false;      // what a client starved of a core past its timeout does too
 
   std::string detail() const;  // one line: expected ... ; seen ... (note)
   bool operator==(const Finding&) const = default;
