@@ -179,4 +179,18 @@ TEST(FuzzShrink, StopsAtTheDeadlineAndSaysSo) {
   EXPECT_EQ(runs, 0);
   const auto unbounded = shrink(start, [](const FuzzCase&) { return false; }, 150);
   EXPECT_FALSE(unbounded.cut_short);
+  EXPECT_FALSE(unbounded.run_out);
+}
+
+// A shrink that used up --shrink-runs with candidates left says so; one
+// that ran out of candidates first does not.
+TEST(FuzzShrink, StopsAtItsRunLimitAndSaysSo) {
+  const FuzzCase start = generate_case(1, 0);
+  const auto always = [](const FuzzCase&) { return true; };
+  const auto capped = shrink(start, always, 3);
+  EXPECT_EQ(capped.runs, 3);
+  EXPECT_TRUE(capped.run_out);
+  const auto whole = shrink(start, always, 10'000);
+  EXPECT_LT(whole.runs, 10'000);
+  EXPECT_FALSE(whole.run_out);
 }

@@ -26,6 +26,8 @@ class FuzzConsole final : public FuzzListener {
       out << "shrunk to " << min.probes.size() << " probe(s), " << min.total_attempts() << " attempt(s) in "
           << f.shrunk.runs << " run(s)";
     if (f.shrunk.cut_short) out << "; shrinking stopped at the --time bound, so this is the smallest found so far";
+    else if (f.shrunk.run_out)
+      out << "; shrinking stopped at the --shrink-runs limit, so this is the smallest found so far";
     if (!f.not_replayed.empty()) out << "; NOT REPRODUCED on a rerun (" << f.not_replayed << ")";
     out << "\n  case " << f.index << " saw:\n";
     findings(out, f.first);

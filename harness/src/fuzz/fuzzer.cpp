@@ -233,10 +233,13 @@ std::string Fuzzer::write_finding(std::uint64_t index, const FuzzCase& original,
   const std::string hash =
       hex(fnv1a(min.to_json("x", "", {}).dump() + std::string(name(v)) + sut_.command.name)).substr(0, 12);
   const std::string file_name = std::string(name(v)) + "-" + hash + ".json";
-  const fs::path path = fs::path(o_.out) / file_name;
+  // Absolute: the replay line must work from wherever it is pasted.
+  std::error_code cwd;
+  fs::path path = fs::absolute(fs::path(o_.out) / file_name, cwd);
+  if (cwd) path = fs::path(o_.out) / file_name;
   std::ostringstream description;
   description << "Found by xph fuzz against " << sut_.command.name << " (seed " << o_.seed << ", case " << index
-              << "), shrunk in " << shrunk.runs << " runs" << (shrunk.cut_short ? " (cut short by --time)" : "")
+              << "), shrunk in " << shrunk.runs << " runs" << (shrunk.cut_short ? " (cut short by --time)" : shrunk.run_out ? " (cut short by --shrink-runs)" : "")
               << ". Original case: " << original.summary() << ".";
   if (!not_replayed.empty())
     description << " It did not replay (" << not_replayed << " on a rerun): it depends on timing.";

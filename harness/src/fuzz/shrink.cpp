@@ -154,10 +154,14 @@ ShrinkResult shrink(const FuzzCase& start, const std::function<bool(const FuzzCa
                     std::optional<std::chrono::steady_clock::time_point> deadline) {
   ShrinkResult r{start, 0, 0};
   const auto late = [&] { return deadline && std::chrono::steady_clock::now() >= *deadline; };
-  for (bool progress = true; progress && r.runs < max_runs;) {
+  bool progress = true;
+  while (progress && r.runs < max_runs) {
     progress = false;
     for (const auto& candidate : shrink_candidates(r.smallest)) {
-      if (r.runs >= max_runs) break;
+      if (r.runs >= max_runs) {
+        r.run_out = true;
+        break;
+      }
       if (late()) {
         r.cut_short = true;
         break;
@@ -171,6 +175,8 @@ ShrinkResult shrink(const FuzzCase& start, const std::function<bool(const FuzzCa
       }
     }
   }
+  // The last candidate tried was taken: the new smallest has candidates of its own.
+  if (progress && r.runs >= max_runs) r.run_out = true;
   r.smallest = canonical(r.smallest);
   return r;
 }

@@ -59,6 +59,7 @@ struct ShrinkResult {
   int runs = 0;            // candidates tried
   int steps = 0;           // candidates accepted
   bool cut_short = false;  // stopped by the deadline, not by running out of candidates
+  bool run_out = false;    // stopped at max_runs with candidates still to try
 };
 // Greedy: take the first candidate that still fails, start again from it;
 // at most max_runs candidates, none started after `deadline`.
