@@ -166,6 +166,10 @@ TEST(Oracle, HangSaysHowTheCaseEnded) {
   EXPECT_THAT(seen(RunEnd::TimedOut, 199, ""), ::testing::EndsWith("did not count)"));
   EXPECT_EQ(seen(RunEnd::Idle, 0, ""), "idle for 1.5 s (no requests, no CPU) with no result, after 12.5 s");
   EXPECT_THAT(seen(RunEnd::TimedOut, 2.34567, ""), ::testing::HasSubstr(", 2.35 s waiting for a core"));
+  Fixture written(json{{"timeout_s", 10}});  // a result, and no exit
+  written.all_fine();
+  written.run.end = RunEnd::TimedOut;
+  EXPECT_EQ(written.judged().findings.at(0).seen, "its result written, it did not exit within timeout_s 10 s");
   EXPECT_EQ(seen(RunEnd::Stuck, 0, ""),
             "stuck for good after 12.5 s: every thread waited with no timeout on what only its process group could "
             "end (3 thread(s) of 2 process(es): 2 on a lock, 1 on a pipe), none ran, no request in flight, no result");

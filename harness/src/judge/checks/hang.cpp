@@ -18,6 +18,8 @@ void hang(const Evidence& ev, Findings& findings) {
   std::ostringstream seen;
   if (!run.start_problem.empty())
     seen << run.start_problem;
+  else if (run.end == RunEnd::TimedOut && run.result)
+    seen << "its result written, it did not exit within timeout_s " << ev.c.scenario->timeout_s << " s";
   else if (run.end == RunEnd::TimedOut)
     seen << "no result within timeout_s " << ev.c.scenario->timeout_s << " s";
   else if (run.end == RunEnd::Stuck)
