@@ -10,10 +10,11 @@ def read(path):
 
 
 checks = [("README.md", "scenarios/single_then_multi.json"),
-          ("docs/reproducing-garak-659.md", "docs/examples/adapter.py")]
+          ("docs/reproducing-garak-659.md", "docs/examples/adapter.py"),
+          ("docs/writing-a-sut.md", "docs/examples/minimal.js")]
 failed = 0
 for doc, example in checks:
-    if "```json\n" + read(example) + "```" not in read(doc) and "```python\n" + read(example) + "```" not in read(doc):
+    if not any("```%s\n%s```" % (fence, read(example)) in read(doc) for fence in ("json", "python", "js")):
         print("FAIL: %s does not show %s verbatim" % (doc, example))
         failed += 1
 print("%d passed, %d failed" % (len(checks) - failed, failed))
