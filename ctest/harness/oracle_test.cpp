@@ -166,6 +166,19 @@ TEST(Oracle, HangSaysHowTheCaseEnded) {
   EXPECT_THAT(seen(RunEnd::TimedOut, 199, ""), ::testing::EndsWith("did not count)"));
   EXPECT_EQ(seen(RunEnd::Idle, 0, ""), "idle for 1.5 s (no requests, no CPU) with no result, after 12.5 s");
   EXPECT_THAT(seen(RunEnd::TimedOut, 2.34567, ""), ::testing::HasSubstr(", 2.35 s waiting for a core"));
+  // The note says where the SUT was: the server's last answer to it.
+  Fixture idle(json::object());
+  idle.run.result.reset();
+  idle.run.end = RunEnd::Idle;
+  idle.served("multi#1", 0, "400").served("multi#0", 0, "200");
+  idle.run.journal[1].seq = 7;  // the 200 came last: the 400 is where it broke
+  EXPECT_EQ(idle.judged().findings.at(0).note,
+            "the process group was killed; the server's last error answer: multi#1 request 0, 400 (request_id "
+            "req_multi#1_0)");
+  idle.run.journal.erase(idle.run.journal.begin());  // successes only: the last of them
+  EXPECT_EQ(idle.judged().findings.at(0).note,
+            "the process group was killed; the server's last answer: multi#0 request 0, 200 (request_id "
+            "req_multi#0_0)");
   Fixture written(json{{"timeout_s", 10}});  // a result, and no exit
   written.all_fine();
   written.run.end = RunEnd::TimedOut;

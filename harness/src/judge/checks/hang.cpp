@@ -36,7 +36,20 @@ void hang(const Evidence& ev, Findings& findings) {
       run.waited_for_cores_s >= 0.999 * kMaxCoreWaitStretch * ev.c.scenario->timeout_s)
     seen << "; that is the most xph allows (" << kMaxCoreWaitStretch
          << "x timeout_s): the machine starved it, so replay it on a quieter one before believing it";
-  findings.push_back({Verdict::Hang, "", "a result", seen.str(), "the process group was killed"});
+  // Where the SUT was when it stopped: the server's last error answer to
+  // it (the one a boundary could not carry, the one retried for ever), or
+  // its last answer when all were successes.
+  std::string note = "the process group was killed";
+  const mock::JournalEntry *last = nullptr, *last_error = nullptr;
+  for (const auto& e : run.journal) {
+    if (!e.key || !e.k || !e.step) continue;
+    if (!last || e.seq >= last->seq) last = &e;
+    if ((!e.status || *e.status >= 400) && (!last_error || e.seq >= last_error->seq)) last_error = &e;
+  }
+  if (const auto* e = last_error ? last_error : last)
+    note += std::string("; the server's last ") + (last_error ? "error " : "") + "answer: " + *e->key + " request " +
+            std::to_string(*e->k) + ", " + mock::to_string(*e->step) + " (request_id " + e->request_id + ")";
+  findings.push_back({Verdict::Hang, "", "a result", seen.str(), note});
 }
 
 }  // namespace xph::harness::oracle
