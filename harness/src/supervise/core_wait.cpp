@@ -68,7 +68,12 @@ void CoreWait::sample(bool sut_runnable, const std::vector<ThreadTimes>& threads
     now_threads[t.tid] = t;
   }
   threads_ = std::move(now_threads);
-  if (ran + waited > 0) seen_s_ += interval * waited / (ran + waited);
+  // The share of its threads' time spent waiting, of the wall time; never
+  // more than they waited (a SUT asleep most of the interval that waited 5
+  // ms for a core at its one wake-up waited 5 ms, not most of it). Threads
+  // of its own that crowd each other (eight workers on two cores) wait too,
+  // so its own time runs slower, never stops.
+  if (ran + waited > 0) seen_s_ += std::min(waited / 1e9, interval * waited / (ran + waited));
   last_ = now;
   if (stalled) stalled_s_ = stalled;
 }
