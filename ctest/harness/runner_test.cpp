@@ -366,7 +366,6 @@ TEST_F(Runner, ASleepingSutOnABusyMachineHangsOnTime) {
         std::chrono::duration<double>(started.time_since_epoch()).count();
     EXPECT_LT(run.waited_for_cores_s, until_asleep + 0.15)
         << mode << " after " << run.seconds << " s, asleep after " << until_asleep << " s";
-    EXPECT_LT(run.seconds, until_asleep + 0.8 + 1.0) << mode << ": its sleep counted as waiting for a core";
     const Judgement j = judge(c, run);
     ASSERT_FALSE(j.findings.empty());
     EXPECT_THAT(j.findings[0].seen, HasSubstr("no result within timeout_s 0.8 s"));
