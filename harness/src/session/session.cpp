@@ -31,7 +31,8 @@ void differential(const Job& job, Supervisor& supervisor, mock::Server& server, 
     r.runs.push_back({p.name + " alone", solo_j.primary, std::move(solo_run)});
     const std::string apart = signature(solo_j);
     if (apart == together) continue;
-    if (std::find(j.flags.begin(), j.flags.end(), "ORDER_DEPENDENT") == j.flags.end()) j.flags.push_back("ORDER_DEPENDENT");
+    const bool flagged = std::find(j.flags.begin(), j.flags.end(), "ORDER_DEPENDENT") != j.flags.end();
+    if (!flagged) j.flags.push_back("ORDER_DEPENDENT");
     j.findings.push_back({j.primary, p.name + "#*", apart + " (" + p.name + " alone)",
                           together + " after what ran before it", "ORDER_DEPENDENT"});
   }
