@@ -32,14 +32,11 @@ bool numeric(const dirent* e) { return e->d_name[0] >= '0' && e->d_name[0] <= '9
 // epoll_wait), a timed lock or poll. A stuck one blocks on a lock, a pipe or
 // a poll of its own with no timeout.
 bool sleeping_on_the_clock(const std::string& task) {
-  std::ifstream in(task + "/syscall");
-  long nr = -1;
-  if (!(in >> nr)) return false;
-  unsigned long a[6] = {};
-  for (auto& arg : a)
-    if (!(in >> std::hex >> arg)) return false;
+  const auto call = syscall_of(task);
+  if (!call) return false;
+  const auto& a = call->a;
   const auto positive = [](unsigned long ms) { return static_cast<int>(ms & 0xffffffffUL) > 0; };
-  switch (nr) {
+  switch (call->nr) {
 #ifdef SYS_nanosleep
     case SYS_nanosleep:
 #endif
@@ -149,6 +146,15 @@ std::optional<std::istringstream> stat_fields(const std::string& path) {
   const auto close = line.rfind(')');
   if (close == std::string::npos || close + 2 > line.size()) return std::nullopt;
   return std::istringstream(line.substr(close + 2));
+}
+
+std::optional<Syscall> syscall_of(const std::string& task) {
+  std::ifstream in(task + "/syscall");
+  Syscall out;
+  if (!(in >> out.nr)) return std::nullopt;  // "running"
+  for (auto& arg : out.a)
+    if (!(in >> std::hex >> arg)) return std::nullopt;
+  return out;
 }
 
 std::vector<pid_t> group_members(pid_t pgid) {

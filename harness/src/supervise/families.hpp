@@ -42,6 +42,13 @@ std::vector<pid_t> group_members(pid_t pgid);
 // The fields of a /proc/.../stat file after "(comm)" (comm may hold spaces
 // and parens), or none when it is gone.
 std::optional<std::istringstream> stat_fields(const std::string& path);
+// The system call a thread sleeps in, as /proc/<pid>/task/<tid>/syscall
+// shows it (number and six arguments), or none while it runs.
+struct Syscall {
+  long nr = -1;
+  unsigned long a[6] = {};
+};
+std::optional<Syscall> syscall_of(const std::string& task);
 
 // SIGTERM and a short grace (a SUT's cleanup may run; free when the family
 // is already gone), then SIGKILL to the group and to every escaped member,

@@ -175,13 +175,10 @@ bool infinite(unsigned long timeout_ms) { return static_cast<int>(timeout_ms & 0
 // only the group can end; "" otherwise (running, asleep on the clock, on
 // anything outside may write, with a timeout, or in a call not known here).
 std::string endless_wait(pid_t pid, const std::string& task, Group& group) {
-  std::ifstream in(task + "/syscall");
-  long nr = -1;
-  if (!(in >> nr)) return "";  // "running"
-  unsigned long a[6] = {};
-  for (auto& arg : a)
-    if (!(in >> std::hex >> arg)) return "";
-  switch (nr) {
+  const auto call = syscall_of(task);
+  if (!call) return "";
+  const auto& a = call->a;
+  switch (call->nr) {
     case SYS_futex: {
       const unsigned long cmd = a[1] & kFutexCmdMask;
       return (cmd == kFutexWait || cmd == kFutexWaitBitset) && a[3] == 0 ? "lock" : "";
