@@ -2,6 +2,8 @@
 // findings. judge.cpp runs them in contract order.
 #pragma once
 
+#include <cmath>
+
 #include "evidence.hpp"
 
 namespace xph::harness::oracle {
@@ -13,5 +15,8 @@ void lost(const Evidence&, Findings&);              // checks/lost.cpp
 void mismatch(const Evidence&, Findings&);          // checks/mismatch.cpp
 void retry_policy(const Evidence&, Findings&);      // checks/retry_policy.cpp
 void vacuous(const Evidence&, Findings&);           // checks/vacuous.cpp
+
+// Seconds as a person reads them in a finding: 5.99, not 5.98623.
+inline double shown_s(double s) { return std::round(s * 100) / 100; }
 
 }  // namespace xph::harness::oracle

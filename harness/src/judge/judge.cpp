@@ -1,6 +1,5 @@
 #include "xph/harness/judge/judge.hpp"
 
-#include <cmath>
 #include <sstream>
 
 #include "checks.hpp"
@@ -32,7 +31,7 @@ void starved_client(const oracle::Evidence& ev, oracle::Findings& findings) {
                                   a.answers.back().view.kind != mock::Seen::Timeout);
     if (!timed_out) continue;
     std::ostringstream why;
-    why << "the SUT waited " << std::round(ev.run.waited_for_cores_s * 100) / 100
+    why << "the SUT waited " << oracle::shown_s(ev.run.waited_for_cores_s)
         << " s for a core in this case (request_timeout_s " << timeout_s
         << " s): a client starved past its timeout does this too, so replay it alone on a quieter machine";
     f.note += (f.note.empty() ? "" : "; ") + why.str();

@@ -1,16 +1,10 @@
 // HANG: the case ran past its bound, or sat idle with no result; its whole
 // process group was killed.
-#include <cmath>
 #include <sstream>
 
 #include "../checks.hpp"
 
 namespace xph::harness::oracle {
-
-namespace {
-// Seconds as a person reads them: "5.99", not "5.98623".
-double shown(double s) { return std::round(s * 100) / 100; }
-}  // namespace
 
 void hang(const Evidence& ev, Findings& findings) {
   const CaseRun& run = ev.run;
@@ -23,13 +17,13 @@ void hang(const Evidence& ev, Findings& findings) {
   else if (run.end == RunEnd::TimedOut)
     seen << "no result within timeout_s " << ev.c.scenario->timeout_s << " s";
   else if (run.end == RunEnd::Stuck)
-    seen << "stuck for good after " << shown(run.seconds) << " s: every thread waited with no timeout on what only its "
+    seen << "stuck for good after " << shown_s(run.seconds) << " s: every thread waited with no timeout on what only its "
          << "process group could end (" << run.stuck_what << "), none ran, no request in flight, no result";
   else
-    seen << "idle for " << shown(run.idle_bound_s) << " s (no requests, no CPU) with no result, after "
-         << shown(run.seconds) << " s";
+    seen << "idle for " << shown_s(run.idle_bound_s) << " s (no requests, no CPU) with no result, after "
+         << shown_s(run.seconds) << " s";
   if (run.end == RunEnd::TimedOut && run.waited_for_cores_s >= 0.05)
-    seen << " (of the " << shown(run.seconds) << " s it ran, " << shown(run.waited_for_cores_s)
+    seen << " (of the " << shown_s(run.seconds) << " s it ran, " << shown_s(run.waited_for_cores_s)
          << " s waiting for a core on a busy machine did not count)";
   // Past the most waiting may add, the machine decided, not the SUT.
   if (run.end == RunEnd::TimedOut && run.start_problem.empty() &&
