@@ -31,6 +31,7 @@
 #include "xph/harness/supervise/supervisor.hpp"
 
 using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
 using namespace xph::harness;
 using nlohmann::json;
 using xph::test::TempDir;
@@ -431,6 +432,13 @@ SutCommand waiting_sut(const std::string& mode, const std::string& arg = "0") {
   return command_sut("/usr/bin/python3 " + kSuts + "waiting_sut.py " + mode + " " + arg, "waiting-" + mode);
 }
 
+// The same behind `sh -c '...; exit $?'`, a wrapper that only waits for it
+// (dash does not exec the last command of a list).
+SutCommand wrapped_waiting_sut(const std::string& mode) {
+  return command_sut("sh -c '/usr/bin/python3 " + kSuts + "waiting_sut.py " + mode + " 0; exit $?'",
+                     "waiting-" + mode + "-wrapped");
+}
+
 // A peer outside the SUT's group: accepts one connection, answers a byte
 // after a second. On loopback TCP (port()), or on a Unix socket at PATH.
 class SlowPeer {
@@ -495,8 +503,10 @@ class LateCaller {
 
 TEST_F(Runner, ASutStuckForGoodIsJudgedHangWithoutWaitingTheIdleBound) {
   const auto c = make_case(R"({"name":"s","probes":[{"name":"p","attempts":1}],"request_timeout_s":0.2})");
-  for (const std::string mode : {"deadlock", "pool", "forkserver", "unix_pair"}) {
-    const CaseRun run = run_case(waiting_sut(mode), c, server_);
+  for (const std::string mode : {"deadlock", "pool", "forkserver", "unix_pair", "deadlock_wrapped", "pool_wrapped"}) {
+    const bool wrapped = mode.ends_with("_wrapped");
+    const std::string bare = wrapped ? mode.substr(0, mode.size() - 8) : mode;
+    const CaseRun run = run_case(wrapped ? wrapped_waiting_sut(bare) : waiting_sut(mode), c, server_);
     ASSERT_EQ(name(run.end), "stuck") << mode << " after " << run.seconds << " s: " << run.stderr_text;
     const auto j = judge(c, run);
     ASSERT_FALSE(j.findings.empty());
@@ -506,8 +516,14 @@ TEST_F(Runner, ASutStuckForGoodIsJudgedHangWithoutWaitingTheIdleBound) {
       EXPECT_THAT(run.stuck_what, HasSubstr("2 process(es): 1 on a lock, 1 on a pipe"));
     }
     // The pool's is TRANSPORT_BROKEN first: the boundary failure it printed.
-    if (mode == "pool" || mode == "forkserver") {
+    if (bare == "pool" || bare == "forkserver") {
       EXPECT_EQ(j.primary, Verdict::TransportBroken) << mode;
+    }
+    // The shell waits for a child of the group: only the group can end that.
+    if (wrapped) {
+      EXPECT_THAT(run.stuck_what, HasSubstr("1 on a child")) << mode;
+      EXPECT_NE(run.own_pid, run.sut_pid) << mode;
+      EXPECT_THAT(run.wrapped_by, MatchesRegex("sh \\(pid [0-9]+\\)")) << mode;
     }
     if (mode == "unix_pair") {
       EXPECT_THAT(run.stuck_what, HasSubstr("1 on a socket of its own"));
@@ -520,7 +536,8 @@ TEST_F(Runner, ASutWaitingOnWhatCanStillComeIsNotStuck) {
   TempDir dir;
   const fs::path unix_path = dir.path / "peer.sock";
   for (const std::string mode :
-       {"socket", "unix_peer", "listener", "timed", "spinner", "boundary_sleeper", "compat", "event_loop", "teardown"}) {
+       {"socket", "unix_peer", "listener", "timed", "spinner", "boundary_sleeper", "compat", "event_loop", "teardown",
+        "teardown_wrapped"}) {
 #ifndef XPH_SLEEPER32
     if (mode == "compat") continue;  // not x86-64, or no binutils: no 32-bit process to make
 #endif
@@ -538,7 +555,10 @@ TEST_F(Runner, ASutWaitingOnWhatCanStillComeIsNotStuck) {
 #ifdef XPH_SLEEPER32
     if (mode == "compat") arg = XPH_SLEEPER32;
 #endif
-    const CaseRun run = run_case(waiting_sut(mode, arg), c, server_);
+    // Behind `sh -c` (which waits for it): the main thread that counts is
+    // the wrapped Python's, not the shell's.
+    const SutCommand sut = mode == "teardown_wrapped" ? wrapped_waiting_sut("teardown") : waiting_sut(mode, arg);
+    const CaseRun run = run_case(sut, c, server_);
     EXPECT_EQ(name(run.end), "exited") << mode << " after " << run.seconds << " s: " << run.stuck_what;
     EXPECT_TRUE(run.result) << mode << ": " << run.result_problem << run.stderr_text;
   }

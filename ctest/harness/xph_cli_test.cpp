@@ -16,6 +16,7 @@
 #include "xph/harness/app/suts.hpp"
 #include "xph/harness/model/shell.hpp"
 
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using xph::test::count_lines;
 using xph::test::run;
@@ -110,6 +111,26 @@ TEST(XphCli, SutCmdRunsAnyProgramThatSpeaksTheProtocol) {
   const auto pooled = run(XPH_BIN, {"run", kScenarios + "multi_alone.json", "--sut-cmd", cmd, "--filter", "*/g1/n"});
   EXPECT_EQ(pooled.exit_code, 1);
   EXPECT_THAT(pooled.out, HasSubstr("cmd1                     VACUOUS (expected PASS)"));
+}
+
+// `sh -c '...; exit $?'` (dash does not exec the last command of a list),
+// `bash run.sh`, `poetry run`: the process xph starts only waits for the
+// one that runs the probes. A thread-pool SUT behind one was judged PASS:
+// its attempts came from "another process" than the one xph started.
+TEST(XphCli, ASutBehindAWrapperIsJudgedByItsOwnProcess) {
+  const std::string seq = "/usr/bin/python3 " + std::string(XPH_SOURCE_DIR) + "/ctest/suts/sequential_sut.py";
+  const auto wrapped = run(XPH_BIN, {"run", kScenarios + "multi_alone.json", "--sut-cmd", "sh -c '" + seq + "; exit $?'",
+                                     "--sut-name", "wrapped", "--filter", "*/g1/n"});
+  EXPECT_EQ(wrapped.exit_code, 1) << wrapped.out << wrapped.err;
+  EXPECT_THAT(wrapped.out, HasSubstr("wrapped                  VACUOUS (expected PASS)"));
+  EXPECT_THAT(wrapped.out, ContainsRegex("the SUT's own process \\(started by sh \\(pid [0-9]+\\), which only waited "
+                                         "for it\\)"));
+  // A pool behind the same wrapper still crosses its boundary.
+  const std::string refsut = (fs::path(XPH_BIN).parent_path() / "xph-refsut").string();
+  const auto pooled = run(XPH_BIN, {"run", kScenarios + "multi_alone.json", "--sut-cmd", "sh -c '" + refsut + "; exit $?'",
+                                    "--sut-name", "wrapped-ref", "--filter", "*/g1/n"});
+  EXPECT_EQ(pooled.exit_code, 0) << pooled.out << pooled.err;
+  EXPECT_THAT(pooled.out, HasSubstr("wrapped-ref              PASS"));
 }
 
 TEST(XphCli, SutsListsTheBuiltIns) {

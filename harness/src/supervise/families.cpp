@@ -172,7 +172,7 @@ std::vector<pid_t> group_members(pid_t pgid) {
   return out;
 }
 
-GroupSample sample_group(pid_t pgid) {
+GroupSample sample_group(pid_t pgid, pid_t leader) {
   GroupSample out;
   const Dir dir = open_dir("/proc");
   if (!dir) return out;
@@ -187,7 +187,7 @@ GroupSample sample_group(pid_t pgid) {
         utime >> stime;
     if (pgrp != pgid || state == "Z") continue;
     out.ticks += static_cast<long>(utime + stime);
-    sample_threads(e->d_name, static_cast<pid_t>(std::atol(e->d_name)) == pgid, out);
+    sample_threads(e->d_name, static_cast<pid_t>(std::atol(e->d_name)) == leader, out);
   }
   return out;
 }

@@ -31,12 +31,12 @@ struct GroupSample {
   bool active = false;
   bool runnable = false;  // a thread running or waiting for a core
   std::vector<ThreadTimes> threads;  // of its live processes, when /proc shows them
-  // The first process's main thread (the one that reports): running or in
-  // uninterruptible sleep, and its CPU ticks so far.
+  // The main thread of LEADER, the SUT's own process (the one that
+  // reports): running or in uninterruptible sleep, and its CPU ticks so far.
   bool leader_active = false;
   long leader_ticks = 0;
 };
-GroupSample sample_group(pid_t pgid);
+GroupSample sample_group(pid_t pgid, pid_t leader);
 // The live (not zombie) processes of a process group.
 std::vector<pid_t> group_members(pid_t pgid);
 // The fields of a /proc/.../stat file after "(comm)" (comm may hold spaces

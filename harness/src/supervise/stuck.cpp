@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -169,9 +170,28 @@ std::string who_writes_all(pid_t pid, const std::optional<std::vector<long>>& fd
   return out;
 }
 
+// "child" when the process waits for children that are all in the group
+// (a wrapper, `sh -c`, waiting for the SUT it started): any thread of it
+// may reap any of them, so all its threads' children count.
+std::string who_ends_children(pid_t pid, const Group& group) {
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  bool any = false;
+  for (auto it = std::filesystem::directory_iterator(tasks, ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    std::ifstream in(it->path() / "children");
+    for (long child; in >> child;) {
+      if (std::find(group.members.begin(), group.members.end(), static_cast<pid_t>(child)) == group.members.end())
+        return "";
+      any = true;
+    }
+  }
+  return any && !ec ? "child" : "";
+}
+
 bool infinite(unsigned long timeout_ms) { return static_cast<int>(timeout_ms & 0xffffffffUL) < 0; }
 
-// "lock", "pipe" or "socket" when the thread waits with no timeout on what
+// "lock", "pipe", "socket" or "child" when the thread waits with no timeout on what
 // only the group can end; "" otherwise (running, asleep on the clock, on
 // anything outside may write, with a timeout, or in a call not known here).
 std::string endless_wait(pid_t pid, const std::string& task, Group& group) {
@@ -197,6 +217,9 @@ std::string endless_wait(pid_t pid, const std::string& task, Group& group) {
 #endif
     case SYS_epoll_pwait:
       return infinite(a[3]) ? who_writes_all(pid, epoll_fds(pid, a[0]), group) : "";
+    case SYS_wait4:
+    case SYS_waitid:
+      return who_ends_children(pid, group);
     default:
       return "";
   }
@@ -234,7 +257,7 @@ void StuckWatch::forget() {
   matches_ = 0;
 }
 
-bool StuckWatch::look(bool spinners) {
+bool StuckWatch::look(bool spinners, pid_t own) {
   std::map<pid_t, Thread> now;
   std::map<std::string, int> waits;  // "lock", "pipe", "socket"
   int spinning = 0;
@@ -275,7 +298,7 @@ bool StuckWatch::look(bool spinners) {
       // A spinner runs (or ran, and is back in its endless poll); one asleep
       // on the clock or with a timeout wakes by itself, so it is no spinner.
       const bool runs = state == "R" || (!wait.empty() && ran);
-      if (!spinners || !runs || spinner || (pid == pgid_ && tid == pid)) {
+      if (!spinners || !runs || spinner || ((pid == pgid_ || pid == own) && tid == pid)) {
         stuck = false;
         break;
       }
@@ -295,6 +318,7 @@ bool StuckWatch::look(bool spinners) {
   what << last_.size() << " thread(s) of " << members.size() << " process(es): " << waits["lock"] << " on a lock, "
        << waits["pipe"] << " on a pipe";
   if (waits["socket"]) what << ", " << waits["socket"] << " on a socket of its own";
+  if (waits["child"]) what << ", " << waits["child"] << " on a child";
   if (spinning) what << ", " << spinning << " spinning";
   what_ = what.str();
   return matches_ >= (spinning ? 2 : 1);

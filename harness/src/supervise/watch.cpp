@@ -20,10 +20,11 @@ IdleWatch::IdleWatch(const mock::TenantLease* tenant, pid_t pgid, const fs::path
       pgid_(pgid),
       err_(std::move(err)),
       result_(std::move(result)),
+      wrappers_(pgid),
       last_sample_(Clock::now()),
       stuck_(pgid, dir) {
   if (tenant_) activity_ = tenant_->activity();
-  const GroupSample g = sample_group(pgid_);
+  const GroupSample g = sample_group(pgid_, pgid_);
   cpu_ = g.ticks;
   leader_cpu_ = g.leader_ticks;
 }
@@ -35,10 +36,13 @@ bool IdleWatch::busy() {
     busy = busy || a != activity_ || a.begun > a.finished;
     activity_ = a;
   }
+  // Every tick: a wrapper forks its child at once, and a short SUT lives
+  // only a few ticks.
+  wrappers_.look();
   const auto now = Clock::now();
   if (now - last_sample_ < std::chrono::milliseconds(250)) return busy;
   last_sample_ = now;
-  const GroupSample g = sample_group(pgid_);
+  const GroupSample g = sample_group(pgid_, wrappers_.own_pid());
   // Python's Pool, its result handler dead, spins a core in its worker
   // handler for ever: once the SUT has printed a boundary failure, only the
   // network and the main thread of its first process count as life.
@@ -46,7 +50,7 @@ bool IdleWatch::busy() {
   // Nor is its CPU work then worth waiting longer for.
   core_wait_.sample(g.runnable && !broken_since_, broken_since_ ? std::vector<ThreadTimes>{} : g.threads);
   if (!broken_since_) busy = busy || g.active || g.ticks - cpu_ > 1;
-  // Except the main thread of the first process, which reports: one that
+  // Except the main thread of the SUT's own process, which reports: one that
   // printed the traceback and is tearing down (ProcessPoolExecutor's parent
   // takes seconds to exit on a busy machine) runs there, and was killed as
   // idle. Python's pool spins in a thread of its own.
@@ -65,7 +69,7 @@ bool IdleWatch::stuck() {
   const bool quiet = a == stuck_activity_ && a.begun == a.finished && (result_.empty() || !fs::exists(result_));
   stuck_activity_ = a;
   // Look every time: a look compares with the one before.
-  const bool stuck = stuck_.look(broken_since_.has_value());
+  const bool stuck = stuck_.look(broken_since_.has_value(), wrappers_.own_pid());
   if (!quiet) stuck_.forget();
   return stuck && quiet;
 }

@@ -14,6 +14,7 @@
 
 #include "core_wait.hpp"
 #include "stuck.hpp"
+#include "wrappers.hpp"
 #include "xph/harness/model/case_run.hpp"
 #include "xph/mock/server.hpp"
 
@@ -36,6 +37,8 @@ class IdleWatch {
   std::optional<std::chrono::steady_clock::time_point> broken_since() const { return broken_since_; }
   // How long the SUT waited for a core the machine did not have.
   const CoreWait& core_wait() const { return core_wait_; }
+  // The SUT's own process, behind any wrapper that only waits for it.
+  const Wrappers& wrappers() const { return wrappers_; }
 
  private:
   const mock::TenantLease* tenant_;
@@ -43,7 +46,8 @@ class IdleWatch {
   std::filesystem::path err_, result_;
   mock::TenantLease::Activity activity_;
   long cpu_ = 0;
-  long leader_cpu_ = 0;  // the first process's main thread's
+  long leader_cpu_ = 0;  // the SUT's own process's main thread's
+  Wrappers wrappers_;
   CoreWait core_wait_;
   std::optional<std::chrono::steady_clock::time_point> broken_since_;
   std::chrono::steady_clock::time_point last_sample_;

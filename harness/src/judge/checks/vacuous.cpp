@@ -1,5 +1,6 @@
 // VACUOUS: a pooled probe (attempts > 1, parallel_attempts > 1) whose every
-// call came from the parent tested no boundary.
+// call came from the SUT's own process (behind any wrapper) tested no
+// boundary.
 #include <set>
 
 #include "../checks.hpp"
@@ -14,11 +15,16 @@ void vacuous(const Evidence& ev, Findings& findings) {
     std::set<long> pids;
     for (const auto& a : ev.attempts)
       if (a.probe == p.name && a.outcome) pids.insert(a.outcome->pid);
-    if (!pids.empty() && pids == std::set<long>{ev.run.sut_pid})
-      findings.push_back({Verdict::Vacuous, p.name + "#*",
-                          "calls from pool worker processes (parallel_attempts " + std::to_string(parallel) + ")",
-                          "every attempt reported from pid " + std::to_string(ev.run.sut_pid) + ", the SUT's own process",
-                          "threads of one process (a thread pool, Node's worker_threads) cross no process boundary"});
+    if (pids.size() != 1) continue;
+    const long pid = *pids.begin();
+    // Behind a wrapper (`sh -c`), the SUT's own process is the wrapper's child.
+    const bool wrapped = pid != ev.run.sut_pid && pid == ev.run.own_pid && !ev.run.wrapped_by.empty();
+    if (pid != ev.run.sut_pid && !wrapped) continue;
+    findings.push_back({Verdict::Vacuous, p.name + "#*",
+                        "calls from pool worker processes (parallel_attempts " + std::to_string(parallel) + ")",
+                        "every attempt reported from pid " + std::to_string(pid) + ", the SUT's own process" +
+                            (wrapped ? " (started by " + ev.run.wrapped_by + ", which only waited for it)" : ""),
+                        "threads of one process (a thread pool, Node's worker_threads) cross no process boundary"});
   }
 }
 
