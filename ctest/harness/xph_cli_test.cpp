@@ -133,6 +133,21 @@ TEST(XphCli, ASutBehindAWrapperIsJudgedByItsOwnProcess) {
   EXPECT_THAT(pooled.out, HasSubstr("wrapped-ref              PASS"));
 }
 
+// A client that never reads Retry-After but waits a fixed 0.5 s (the
+// OpenAI SDK's own first delay) waits longer than a short Retry-After all
+// the same: pooled_429_retried asks for more than such defaults, or it
+// passes every one of them.
+TEST(XphCli, AClientThatIgnoresRetryAfterIsRetryPolicy) {
+  const std::string cmd =
+      "/usr/bin/python3 " + std::string(XPH_SOURCE_DIR) + "/ctest/suts/sequential_sut.py --fixed-backoff 0.5";
+  const auto r = run(XPH_BIN, {"run", kScenarios + "pooled_429_retried.json", "--sut-cmd", cmd, "--sut-name", "fixed",
+                               "--filter", "*/g1/n", "-v"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("fixed                    RETRY_POLICY (expected PASS)"));
+  EXPECT_THAT(r.out, ContainsRegex("RETRY_POLICY multi#0: expected a wait of at least [0-9]+ ms after 429@[0-9.]+ "
+                                   "\\(request 0\\); seen the next request after [0-9]+ ms"));
+}
+
 TEST(XphCli, SutsListsTheBuiltIns) {
   const auto r = run(XPH_BIN, {"suts"});
   EXPECT_EQ(r.exit_code, 0);

@@ -1,12 +1,18 @@
 """A minimal SUT that speaks contract section 4 with the standard library
 only. It runs every attempt in its own process, pool or not, so it is
-honest (every outcome intact) but VACUOUS for pooled probes."""
+honest (every outcome intact) but VACUOUS for pooled probes.
+
+--fixed-backoff S: a common client defect instead: it never reads
+Retry-After and waits S seconds before each retry (a fixed wait, as many
+retry decorators are configured)."""
 import json
 import os
+import sys
 import time
 import urllib.error
 import urllib.request
 
+fixed_backoff = float(sys.argv[2]) if sys.argv[1:2] == ["--fixed-backoff"] else None
 spec = json.load(open(os.environ["XPH_SPEC"]))
 base, key = spec["base_url"], spec["api_key"]
 retry = spec["retry"]
@@ -32,7 +38,7 @@ def call(text):
                      "exception": "HTTPError"}
             wait = float(e.headers.get("retry-after-ms", "0")) / 1000
             if e.code in retry["retry_on"] and (retry["max_tries"] is None or tries < retry["max_tries"]):
-                time.sleep(max(wait, 0.001))
+                time.sleep(fixed_backoff if fixed_backoff is not None else max(wait, 0.001))
                 continue
             return None, error
 
