@@ -97,13 +97,6 @@ void sample_threads(const std::string& pid, bool leader, GroupSample& out) {
   }
 }
 
-std::string comm_of(const std::string& pid) {
-  std::ifstream in("/proc/" + pid + "/comm");
-  std::string comm;
-  std::getline(in, comm);
-  return comm;
-}
-
 bool environ_has(const std::string& pid, const std::string& var) {
   std::ifstream in("/proc/" + pid + "/environ", std::ios::binary);
   for (std::string v; std::getline(in, v, '\0');)
@@ -138,6 +131,13 @@ void reap_group(pid_t pgid) {
 bool group_gone(pid_t pgid) { return ::kill(-pgid, 0) != 0 && errno == ESRCH; }
 
 }  // namespace
+
+std::string comm_of(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/comm");
+  std::string comm;
+  std::getline(in, comm);
+  return comm;
+}
 
 std::optional<std::istringstream> stat_fields(const std::string& path) {
   std::ifstream in(path);

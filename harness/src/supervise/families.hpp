@@ -39,6 +39,8 @@ struct GroupSample {
 GroupSample sample_group(pid_t pgid, pid_t leader);
 // The live (not zombie) processes of a process group.
 std::vector<pid_t> group_members(pid_t pgid);
+// A process's name (its comm), "" when it is gone.
+std::string comm_of(const std::string& pid);
 // The fields of a /proc/.../stat file after "(comm)" (comm may hold spaces
 // and parens), or none when it is gone.
 std::optional<std::istringstream> stat_fields(const std::string& path);

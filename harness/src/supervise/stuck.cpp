@@ -259,7 +259,7 @@ void StuckWatch::forget() {
 
 bool StuckWatch::look(bool spinners, pid_t own) {
   std::map<pid_t, Thread> now;
-  std::map<std::string, int> waits;  // "lock", "pipe", "socket"
+  std::map<std::string, int> waits;  // "lock", "pipe", "socket", "child"
   int spinning = 0;
   const auto members = group_members(pgid_);
   Group group{members, dir_, std::nullopt};

@@ -45,7 +45,7 @@ bool IdleWatch::busy() {
   const GroupSample g = sample_group(pgid_, wrappers_.own_pid());
   // Python's Pool, its result handler dead, spins a core in its worker
   // handler for ever: once the SUT has printed a boundary failure, only the
-  // network and the main thread of its first process count as life.
+  // network and the main thread of the SUT's own process count as life.
   if (!broken_since_ && !boundary_lines(read_tail(err_, 64 * 1024)).empty()) broken_since_ = now;
   // Nor is its CPU work then worth waiting longer for.
   core_wait_.sample(g.runnable && !broken_since_, broken_since_ ? std::vector<ThreadTimes>{} : g.threads);

@@ -3,7 +3,9 @@
 #include <sys/syscall.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <vector>
 
 #include "families.hpp"
 
@@ -26,17 +28,13 @@ int threads_of(pid_t pid) {
   return 0;
 }
 
-bool waiting_for_a_child(pid_t pid) {
+// wait4/waitid: yes; blocked in any other call: no; running (a shell
+// between its fork and its wait): not known yet.
+std::optional<bool> waiting_for_a_child(pid_t pid) {
   const std::string p = std::to_string(pid);
   const auto call = syscall_of("/proc/" + p + "/task/" + p);
-  return call && (call->nr == SYS_wait4 || call->nr == SYS_waitid);
-}
-
-std::string name_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
-  std::string comm;
-  std::getline(in, comm);
-  return comm;
+  if (!call) return std::nullopt;
+  return call->nr == SYS_wait4 || call->nr == SYS_waitid;
 }
 
 }  // namespace
@@ -48,14 +46,15 @@ void Wrappers::look() {
     const auto children = children_of(pid);
     if (children.empty()) return;  // not yet forked, or its child is gone: nothing new to learn
     Seen& s = seen_[pid];
-    const bool waits = children.size() == 1 && threads_of(pid) == 1 && waiting_for_a_child(pid);
-    if (!waits || (s.child && s.child != children.front())) {
+    const auto waits = children.size() == 1 && threads_of(pid) == 1 ? waiting_for_a_child(pid) : false;
+    if (!waits) return;  // running: look again next tick
+    if (!*waits || (s.child && s.child != children.front())) {
       s.disqualified = true;
       return;
     }
     s.child = children.front();
     s.waited = true;
-    if (s.name.empty()) s.name = name_of(pid);
+    if (s.name.empty()) s.name = comm_of(std::to_string(pid));
     pid = s.child;
   }
 }

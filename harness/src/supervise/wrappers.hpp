@@ -10,7 +10,6 @@
 
 #include <map>
 #include <string>
-#include <vector>
 
 namespace xph::harness::supervise {
 
@@ -28,8 +27,9 @@ class Wrappers {
  private:
   // A wrapper: one thread, blocked in wait4/waitid on one child, the same
   // child at every look in which it had any. A process that ever had two
-  // children, or a child while doing anything but wait for it, runs the
-  // SUT itself (a pool's parent, a main that reads a helper's pipe).
+  // children, or one while blocked in anything but a wait for it, runs the
+  // SUT itself (a pool's parent, a main that reads a helper's pipe); one
+  // running (a shell between its fork and its wait) is looked at again.
   struct Seen {
     pid_t child = 0;
     bool waited = false;
