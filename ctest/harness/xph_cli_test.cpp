@@ -114,7 +114,7 @@ TEST(XphCli, SutCmdRunsAnyProgramThatSpeaksTheProtocol) {
 }
 
 // `sh -c '...; exit $?'` (dash does not exec the last command of a list),
-// `bash run.sh`, `poetry run`: the process xph starts only waits for the
+// `bash run.sh`, `timeout 600 ...`: the process xph starts only waits for the
 // one that runs the probes. A thread-pool SUT behind one was judged PASS:
 // its attempts came from "another process" than the one xph started.
 TEST(XphCli, ASutBehindAWrapperIsJudgedByItsOwnProcess) {
@@ -125,6 +125,11 @@ TEST(XphCli, ASutBehindAWrapperIsJudgedByItsOwnProcess) {
   EXPECT_THAT(wrapped.out, HasSubstr("wrapped                  VACUOUS (expected PASS)"));
   EXPECT_THAT(wrapped.out, ContainsRegex("the SUT's own process \\(started by sh \\(pid [0-9]+\\), which only waited "
                                          "for it\\)"));
+  // GNU timeout waits in sigsuspend, not wait4.
+  const auto timed = run(XPH_BIN, {"run", kScenarios + "multi_alone.json", "--sut-cmd", "timeout 600 " + seq,
+                                   "--sut-name", "timed", "--filter", "*/g1/n"});
+  EXPECT_EQ(timed.exit_code, 1) << timed.out << timed.err;
+  EXPECT_THAT(timed.out, HasSubstr("(started by timeout (pid "));
   // A pool behind the same wrapper still crosses its boundary.
   const std::string refsut = (fs::path(XPH_BIN).parent_path() / "xph-refsut").string();
   const auto pooled = run(XPH_BIN, {"run", kScenarios + "multi_alone.json", "--sut-cmd", "sh -c '" + refsut + "; exit $?'",

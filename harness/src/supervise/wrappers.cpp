@@ -28,13 +28,25 @@ int threads_of(pid_t pid) {
   return 0;
 }
 
-// wait4/waitid: yes; blocked in any other call: no; running (a shell
-// between its fork and its wait): not known yet.
+// wait4/waitid (a shell, make), or a wait for its signal (GNU timeout
+// sleeps in sigsuspend until SIGCHLD or its alarm): yes; blocked in any
+// other call: no; running (a shell between its fork and its wait): not
+// known yet.
 std::optional<bool> waiting_for_a_child(pid_t pid) {
   const std::string p = std::to_string(pid);
   const auto call = syscall_of("/proc/" + p + "/task/" + p);
   if (!call) return std::nullopt;
-  return call->nr == SYS_wait4 || call->nr == SYS_waitid;
+  switch (call->nr) {
+    case SYS_wait4:
+    case SYS_waitid:
+    case SYS_rt_sigsuspend:
+#ifdef SYS_pause
+    case SYS_pause:
+#endif
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // The SUT's own process when the one xph started only waits for it. A SUT
-// run as `sh -c 'cd x && python3 scanner.py'`, `bash run.sh` or `poetry
-// run ...` is a wrapper waiting on its only child: the process that runs the
+// run as `sh -c 'cd x && python3 scanner.py'`, `bash run.sh`, `make run` or
+// `timeout 600 ...` is a wrapper waiting on its only child: the process that runs the
 // probes and reports is that child. The judge's "every attempt came from
 // the SUT's own process" (VACUOUS) and the idle rule that counts the
 // reporting main thread must look at it, not at the wrapper.
@@ -25,7 +25,7 @@ class Wrappers {
   std::string chain() const;
 
  private:
-  // A wrapper: one thread, blocked in wait4/waitid on one child, the same
+  // A wrapper: one thread, blocked in a wait for its one child, the same
   // child at every look in which it had any. A process that ever had two
   // children, or one while blocked in anything but a wait for it, runs the
   // SUT itself (a pool's parent, a main that reads a helper's pipe); one

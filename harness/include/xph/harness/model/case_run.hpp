@@ -29,7 +29,7 @@ inline constexpr double kMaxCoreWaitStretch = 20.0;
 struct CaseRun {
   long sut_pid = 0;
   // When sut_pid only waited for its one child (`sh -c '...'`, `bash
-  // run.sh`, `poetry run`): that child, the SUT's own process, and the
+  // run.sh`, `make run`, `timeout`): that child, the SUT's own process, and the
   // wrappers as "sh (pid 41)". Otherwise sut_pid and "".
   long own_pid = 0;
   std::string wrapped_by;
