@@ -125,11 +125,32 @@ TEST(XphCli, ASutBehindAWrapperIsJudgedByItsOwnProcess) {
   EXPECT_THAT(wrapped.out, HasSubstr("wrapped                  VACUOUS (expected PASS)"));
   EXPECT_THAT(wrapped.out, ContainsRegex("the SUT's own process \\(started by sh \\(pid [0-9]+\\), which only waited "
                                          "for it\\)"));
+  // A clean-up step after the scanner: still the scanner's attempts.
+  const auto cleanup = run(XPH_BIN, {"run", kScenarios + "multi_alone.json", "--sut-cmd",
+                                     "sh -c '" + seq + "; s=$?; sleep 0.1; exit $s'", "--sut-name", "cleanup",
+                                     "--filter", "*/g1/n"});
+  EXPECT_EQ(cleanup.exit_code, 1) << cleanup.out << cleanup.err;
+  EXPECT_THAT(cleanup.out, HasSubstr("(started by sh (pid "));
   // GNU timeout waits in sigsuspend, not wait4.
   const auto timed = run(XPH_BIN, {"run", kScenarios + "multi_alone.json", "--sut-cmd", "timeout 600 " + seq,
                                    "--sut-name", "timed", "--filter", "*/g1/n"});
   EXPECT_EQ(timed.exit_code, 1) << timed.out << timed.err;
   EXPECT_THAT(timed.out, HasSubstr("(started by timeout (pid "));
+  // Node, as `npm start`, waits in its event loop: it shows only by doing nothing.
+  if (fs::exists("/usr/bin/node")) {
+    const auto node = run(XPH_BIN, {"run", kScenarios + "multi_alone.json", "--sut-cmd",
+                                    "/usr/bin/node " + std::string(XPH_SOURCE_DIR) + "/ctest/suts/node_wrapper.js " + seq,
+                                    "--sut-name", "node", "--filter", "*/g1/n"});
+    EXPECT_EQ(node.exit_code, 1) << node.out << node.err;
+    EXPECT_THAT(node.out, HasSubstr("(started by node (pid "));
+  }
+  // A parent that only waits while its one child runs every attempt, then
+  // reads them from a Queue: a boundary was crossed, bare or wrapped.
+  for (const std::string& cmd : {seq + " --in-child", "sh -c '" + seq + " --in-child; exit $?'"}) {
+    const auto queued = run(XPH_BIN, {"run", kScenarios + "multi_alone.json", "--sut-cmd", cmd, "--sut-name", "queued",
+                                      "--filter", "*/g1/n"});
+    EXPECT_EQ(queued.exit_code, 0) << cmd << "\n" << queued.out << queued.err;
+  }
   // A pool behind the same wrapper still crosses its boundary.
   const std::string refsut = (fs::path(XPH_BIN).parent_path() / "xph-refsut").string();
   const auto pooled = run(XPH_BIN, {"run", kScenarios + "multi_alone.json", "--sut-cmd", "sh -c '" + refsut + "; exit $?'",

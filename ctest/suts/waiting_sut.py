@@ -32,6 +32,9 @@ Waiting, and answered in about a second (a result, exit 0):
   teardown  prints a boundary failure, then its main thread works for 3 s
             of CPU before it exits, as ProcessPoolExecutor's parent tears
             down on a busy machine: the thread that reports is alive
+  teardown_beside_a_child
+            the same with a silent child process (`sleep 30`, no pipe to
+            it): a process that works beside its one child is no wrapper
   boundary_sleeper
             prints a boundary failure, then waits as `spinner` does on a
             thread asleep on the clock for 0.8 s: after a boundary
@@ -123,7 +126,11 @@ def main(mode):
         os.waitpid(child, 0)
     elif mode == "event_loop":
         select.epoll().poll(3.0)
-    elif mode == "teardown":
+    elif mode in ("teardown", "teardown_beside_a_child"):
+        if mode == "teardown_beside_a_child":  # a helper it never talks to: no wrapper for all that
+            import subprocess
+            subprocess.Popen(["sleep", "30"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
         print("TypeError: APIStatusError.__init__() missing 2 required keyword-only arguments: 'response' and 'body'",
               file=sys.stderr, flush=True)
         end = time.process_time() + 3.0

@@ -225,7 +225,7 @@ void Supervisor::Impl::run_in(const SutCommand& sut, const Case& c, mock::Server
 
   IdleWatch idle(&lease, pid, files.dir, files.err, files.result);
   record_exit(run, watch(pid, idle, s.timeout_s, run.idle_bound_s));
-  run.own_pid = idle.wrappers().own_pid();
+  for (const pid_t own : idle.wrappers().own_pids()) run.own_pids.push_back(own);
   run.wrapped_by = idle.wrappers().chain();
   if (const auto broken = idle.broken_since())
     run.boundary_seen_ms = run.started_ms + std::chrono::duration<double, std::milli>(*broken - started).count();

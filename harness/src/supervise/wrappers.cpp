@@ -1,9 +1,11 @@
 #include "wrappers.hpp"
 
-#include <sys/syscall.h>
+#include <dirent.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
-#include <optional>
+#include <memory>
 #include <sstream>
 #include <vector>
 
@@ -12,41 +14,64 @@
 namespace xph::harness::supervise {
 namespace {
 
-// The children of a process's main thread (a wrapper has no other thread).
+// A wrapper's child may have been started by any of its threads (Node's
+// spawn runs on its loop thread): all their children count.
 std::vector<pid_t> children_of(pid_t pid) {
-  const std::string p = std::to_string(pid);
-  std::ifstream in("/proc/" + p + "/task/" + p + "/children");
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
   std::vector<pid_t> out;
-  for (long c; in >> c;) out.push_back(static_cast<pid_t>(c));
+  const std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(tasks.c_str()), ::closedir);
+  if (!dir) return out;
+  while (const dirent* e = ::readdir(dir.get())) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::ifstream in(tasks + "/" + e->d_name + "/children");
+    for (long c; in >> c;) out.push_back(static_cast<pid_t>(c));
+  }
   return out;
 }
 
-int threads_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
-  return 0;
+// The pipes and sockets a process holds, as "pipe:[inode]", sorted.
+std::vector<std::string> channels_of(pid_t pid) {
+  const std::string fds = "/proc/" + std::to_string(pid) + "/fd";
+  std::vector<std::string> out;
+  const std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(fds.c_str()), ::closedir);
+  if (!dir) return out;
+  char target[64];
+  while (const dirent* e = ::readdir(dir.get())) {
+    const auto n = ::readlink((fds + "/" + e->d_name).c_str(), target, sizeof target - 1);
+    if (n <= 0) continue;
+    const std::string link(target, static_cast<std::size_t>(n));
+    if (link.rfind("pipe:", 0) == 0 || link.rfind("socket:", 0) == 0) out.push_back(link);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
-// wait4/waitid (a shell, make), or a wait for its signal (GNU timeout
-// sleeps in sigsuspend until SIGCHLD or its alarm): yes; blocked in any
-// other call: no; running (a shell between its fork and its wait): not
-// known yet.
-std::optional<bool> waiting_for_a_child(pid_t pid) {
-  const std::string p = std::to_string(pid);
-  const auto call = syscall_of("/proc/" + p + "/task/" + p);
-  if (!call) return std::nullopt;
-  switch (call->nr) {
-    case SYS_wait4:
-    case SYS_waitid:
-    case SYS_rt_sigsuspend:
-#ifdef SYS_pause
-    case SYS_pause:
-#endif
-      return true;
-    default:
-      return false;
-  }
+// A parent that reads its child's results shares a pipe or socket with it
+// (a multiprocessing Queue, captured output, Node's IPC channel). So does a
+// shell's child between fork and exec, which closes its close-on-exec ones.
+bool talks_with(pid_t parent, pid_t child) {
+  const auto a = channels_of(parent), b = channels_of(child);
+  std::vector<std::string> both;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(both));
+  return !both.empty();
+}
+
+// Its CPU ticks (user + system), or -1 when it is gone.
+long ticks_of(pid_t pid) {
+  auto f = stat_fields("/proc/" + std::to_string(pid) + "/stat");
+  std::string skip;
+  unsigned long utime = 0, stime = 0;
+  if (!f) return -1;
+  for (int i = 0; i < 11; ++i) *f >> skip;  // state .. cmajflt
+  if (!(*f >> utime >> stime)) return -1;
+  return static_cast<long>(utime + stime);
+}
+
+// Alive and not a zombie: a zombie has no descriptors left to compare.
+bool alive(pid_t pid) {
+  auto f = stat_fields("/proc/" + std::to_string(pid) + "/stat");
+  std::string state;
+  return f && (*f >> state) && state != "Z" && state != "X";
 }
 
 }  // namespace
@@ -58,14 +83,30 @@ void Wrappers::look() {
     const auto children = children_of(pid);
     if (children.empty()) return;  // not yet forked, or its child is gone: nothing new to learn
     Seen& s = seen_[pid];
-    const auto waits = children.size() == 1 && threads_of(pid) == 1 ? waiting_for_a_child(pid) : false;
-    if (!waits) return;  // running: look again next tick
-    if (!*waits || (s.child && s.child != children.front())) {
+    const long ticks = ticks_of(pid);
+    if (children.size() > 1) {  // a pool's parent, a pipeline: it runs the SUT
       s.disqualified = true;
       return;
     }
-    s.child = children.front();
-    s.waited = true;
+    if (children.front() != s.child) {  // its first, or the next after one ended (`sh -c 'scan; rm x'`)
+      s.child = children.front();
+      s.quiet_looks = 0;
+      s.ticks_at_child = ticks;
+    }
+    if (ticks - s.ticks_at_child > 2) {  // over 20 ms of CPU beside its child: it works, not waits
+      s.disqualified = true;
+      return;
+    }
+    // A child not yet exec'd shares its parent's descriptors; one exiting
+    // shows none. Two looks in a row, the child alive at each, that find
+    // no channel between them and no work in the parent: it only waits
+    // (a shell, make and timeout in a call, npm start in its event loop).
+    if (!alive(s.child) || talks_with(pid, s.child) || !alive(s.child)) {
+      s.quiet_looks = 0;
+      return;
+    }
+    if (++s.quiet_looks < 2) return;
+    if (s.waited_on.empty() || s.waited_on.back() != s.child) s.waited_on.push_back(s.child);
     if (s.name.empty()) s.name = comm_of(std::to_string(pid));
     pid = s.child;
   }
@@ -73,18 +114,25 @@ void Wrappers::look() {
 
 bool Wrappers::wrapper(pid_t pid) const {
   const auto it = seen_.find(pid);
-  return it != seen_.end() && it->second.waited && !it->second.disqualified;
+  return it != seen_.end() && !it->second.waited_on.empty() && !it->second.disqualified;
 }
 
 pid_t Wrappers::own_pid() const {
   pid_t pid = root_;
-  while (wrapper(pid)) pid = seen_.at(pid).child;
+  while (wrapper(pid)) pid = seen_.at(pid).waited_on.back();
   return pid;
+}
+
+std::vector<pid_t> Wrappers::own_pids() const {
+  std::vector<pid_t> out;
+  for (pid_t pid = root_; wrapper(pid); pid = seen_.at(pid).waited_on.back())
+    out.insert(out.end(), seen_.at(pid).waited_on.begin(), seen_.at(pid).waited_on.end());
+  return out;
 }
 
 std::string Wrappers::chain() const {
   std::ostringstream out;
-  for (pid_t pid = root_; wrapper(pid); pid = seen_.at(pid).child)
+  for (pid_t pid = root_; wrapper(pid); pid = seen_.at(pid).waited_on.back())
     out << (pid == root_ ? "" : ", ") << seen_.at(pid).name << " (pid " << pid << ")";
   return out.str();
 }

@@ -1,6 +1,7 @@
 // The SUT's own process when the one xph started only waits for it. A SUT
-// run as `sh -c 'cd x && python3 scanner.py'`, `bash run.sh`, `make run` or
-// `timeout 600 ...` is a wrapper waiting on its only child: the process that runs the
+// run as `sh -c 'cd x && python3 scanner.py'`, `bash run.sh`, `make run`,
+// `timeout 600 ...` or `npm start` is a wrapper waiting on its only child:
+// the process that runs the
 // probes and reports is that child. The judge's "every attempt came from
 // the SUT's own process" (VACUOUS) and the idle rule that counts the
 // reporting main thread must look at it, not at the wrapper.
@@ -10,6 +11,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace xph::harness::supervise {
 
@@ -19,20 +21,28 @@ class Wrappers {
   // Looks at the chain from the root once (a few small /proc reads); call
   // it on every tick while the root lives.
   void look();
-  // The root, or the child of the last wrapper in the chain from it.
+  // The root, or the child of the last wrapper in the chain from it (the
+  // latest, when a wrapper ran one child after another).
   pid_t own_pid() const;
+  // Every child a wrapper of the chain was seen waiting for, in order
+  // (empty when the root is no wrapper).
+  std::vector<pid_t> own_pids() const;
   // The wrappers from the root down, as "sh (pid 41)", "" when none.
   std::string chain() const;
 
  private:
-  // A wrapper: one thread, blocked in a wait for its one child, the same
-  // child at every look in which it had any. A process that ever had two
-  // children, or one while blocked in anything but a wait for it, runs the
-  // SUT itself (a pool's parent, a main that reads a helper's pipe); one
-  // running (a shell between its fork and its wait) is looked at again.
+  // A wrapper: one child at a time, with which it shares no pipe or socket
+  // (so it cannot be reading the child's results) at two looks in a row,
+  // and idle beside it (no more than 20 ms of CPU since the child came). A
+  // process that ever had two children at once, or worked beside its child,
+  // runs the SUT itself (a pool's parent); one that shares a channel with
+  // its child (a Queue, captured output, or a child not yet exec'd) is
+  // looked at again.
   struct Seen {
-    pid_t child = 0;
-    bool waited = false;
+    pid_t child = 0;          // the one it has now
+    long ticks_at_child = 0;  // its CPU ticks when that child was first seen
+    int quiet_looks = 0;      // looks in a row with no channel to it
+    std::vector<pid_t> waited_on;  // the children it was seen only waiting for
     bool disqualified = false;
     std::string name;
   };

@@ -1,6 +1,7 @@
 // VACUOUS: a pooled probe (attempts > 1, parallel_attempts > 1) whose every
 // call came from the SUT's own process (behind any wrapper) tested no
 // boundary.
+#include <algorithm>
 #include <set>
 
 #include "../checks.hpp"
@@ -18,7 +19,8 @@ void vacuous(const Evidence& ev, Findings& findings) {
     if (pids.size() != 1) continue;
     const long pid = *pids.begin();
     // Behind a wrapper (`sh -c`), the SUT's own process is the wrapper's child.
-    const bool wrapped = pid != ev.run.sut_pid && pid == ev.run.own_pid && !ev.run.wrapped_by.empty();
+    const auto& own = ev.run.own_pids;
+    const bool wrapped = pid != ev.run.sut_pid && std::find(own.begin(), own.end(), pid) != own.end();
     if (pid != ev.run.sut_pid && !wrapped) continue;
     findings.push_back({Verdict::Vacuous, p.name + "#*",
                         "calls from pool worker processes (parallel_attempts " + std::to_string(parallel) + ")",

@@ -28,10 +28,11 @@ inline constexpr double kMaxCoreWaitStretch = 20.0;
 
 struct CaseRun {
   long sut_pid = 0;
-  // When sut_pid only waited for its one child (`sh -c '...'`, `bash
-  // run.sh`, `make run`, `timeout`): that child, the SUT's own process, and the
-  // wrappers as "sh (pid 41)". Otherwise sut_pid and "".
-  long own_pid = 0;
+  // When sut_pid only waited for its child (`sh -c '...'`, `bash run.sh`,
+  // `make run`, `timeout`, `npm start`): every such child, the SUT's own
+  // process (several when a wrapper ran one after another), and the
+  // wrappers as "sh (pid 41)". Otherwise empty and "".
+  std::vector<long> own_pids;
   std::string wrapped_by;
   RunEnd end = RunEnd::Exited;
   std::optional<int> exit_code;
