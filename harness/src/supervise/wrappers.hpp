@@ -1,10 +1,10 @@
 // The SUT's own process when the one xph started only waits for it. A SUT
 // run as `sh -c 'cd x && python3 scanner.py'`, `bash run.sh`, `make run`,
-// `timeout 600 ...` or `npm start` is a wrapper waiting on its only child:
-// the process that runs the
-// probes and reports is that child. The judge's "every attempt came from
-// the SUT's own process" (VACUOUS) and the idle rule that counts the
-// reporting main thread must look at it, not at the wrapper.
+// `timeout 600 ...` or `npm start` is a wrapper waiting on its child: the
+// process that runs the probes and reports is that child. The judge's
+// "every attempt came from the SUT's own process" (VACUOUS) and the idle
+// and stuck rules that count the reporting main thread must look at it,
+// not at the wrapper.
 #pragma once
 
 #include <sys/types.h>
