@@ -132,6 +132,19 @@ bool group_gone(pid_t pgid) { return ::kill(-pgid, 0) != 0 && errno == ESRCH; }
 
 }  // namespace
 
+std::vector<pid_t> children_of(pid_t pid) {
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::vector<pid_t> out;
+  const Dir dir = open_dir(tasks);
+  if (!dir) return out;
+  while (const dirent* e = ::readdir(dir.get())) {
+    if (!numeric(e)) continue;
+    std::ifstream in(tasks + "/" + e->d_name + "/children");
+    for (long c; in >> c;) out.push_back(static_cast<pid_t>(c));
+  }
+  return out;
+}
+
 std::string comm_of(const std::string& pid) {
   std::ifstream in("/proc/" + pid + "/comm");
   std::string comm;

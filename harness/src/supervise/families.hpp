@@ -39,6 +39,9 @@ struct GroupSample {
 GroupSample sample_group(pid_t pgid, pid_t leader);
 // The live (not zombie) processes of a process group.
 std::vector<pid_t> group_members(pid_t pgid);
+// A process's children, of all its threads (a child belongs to the thread
+// that started it; Node's spawn runs on its loop thread).
+std::vector<pid_t> children_of(pid_t pid);
 // A process's name (its comm), "" when it is gone.
 std::string comm_of(const std::string& pid);
 // The fields of a /proc/.../stat file after "(comm)" (comm may hold spaces

@@ -174,19 +174,11 @@ std::string who_writes_all(pid_t pid, const std::optional<std::vector<long>>& fd
 // (a wrapper, `sh -c`, waiting for the SUT it started): any thread of it
 // may reap any of them, so all its threads' children count.
 std::string who_ends_children(pid_t pid, const Group& group) {
-  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
-  std::error_code ec;
-  bool any = false;
-  for (auto it = std::filesystem::directory_iterator(tasks, ec); !ec && it != std::filesystem::directory_iterator();
-       it.increment(ec)) {
-    std::ifstream in(it->path() / "children");
-    for (long child; in >> child;) {
-      if (std::find(group.members.begin(), group.members.end(), static_cast<pid_t>(child)) == group.members.end())
-        return "";
-      any = true;
-    }
-  }
-  return any && !ec ? "child" : "";
+  const auto children = children_of(pid);
+  const auto ours = [&](pid_t child) {
+    return std::find(group.members.begin(), group.members.end(), child) != group.members.end();
+  };
+  return !children.empty() && std::all_of(children.begin(), children.end(), ours) ? "child" : "";
 }
 
 bool infinite(unsigned long timeout_ms) { return static_cast<int>(timeout_ms & 0xffffffffUL) < 0; }

@@ -14,21 +14,6 @@
 namespace xph::harness::supervise {
 namespace {
 
-// A wrapper's child may have been started by any of its threads (Node's
-// spawn runs on its loop thread): all their children count.
-std::vector<pid_t> children_of(pid_t pid) {
-  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
-  std::vector<pid_t> out;
-  const std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(tasks.c_str()), ::closedir);
-  if (!dir) return out;
-  while (const dirent* e = ::readdir(dir.get())) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream in(tasks + "/" + e->d_name + "/children");
-    for (long c; in >> c;) out.push_back(static_cast<pid_t>(c));
-  }
-  return out;
-}
-
 // The pipes and sockets a process holds, as "pipe:[inode]", sorted.
 std::vector<std::string> channels_of(pid_t pid) {
   const std::string fds = "/proc/" + std::to_string(pid) + "/fd";
