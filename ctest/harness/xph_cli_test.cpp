@@ -181,6 +181,22 @@ TEST(XphCli, SutsListsTheBuiltIns) {
   EXPECT_THAT(r.out, HasSubstr("ref-naive "));
 }
 
+// The Python SUTs are available when Debian's httpx and backoff are
+// installed: a python3 that cannot find them (here a sitecustomize on
+// PYTHONPATH drops dist-packages from its path) makes them unavailable with
+// the line that says what to install, and leaves ref as it was.
+TEST(XphCli, PythonSutsNeedHttpxAndBackoff) {
+  const TempDir dir;
+  dir.write("sitecustomize.py", "import sys\nsys.path[:] = [p for p in sys.path if 'dist-packages' not in p]\n");
+  const auto r = run("/usr/bin/env", {"PYTHONPATH=" + dir.path.string(), XPH_BIN, "suts"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ContainsRegex("garaklike +unavailable.*python3-httpx or python3-backoff is missing "
+                                   "\\(apt-get install python3-httpx python3-backoff\\)"));
+  EXPECT_THAT(r.out, ContainsRegex("ref +available"));
+  const auto plain = run(XPH_BIN, {"suts"});
+  EXPECT_THAT(plain.out, ContainsRegex("garaklike +available"));
+}
+
 namespace {
 
 // The matrix's row for SCENARIO as {SUT column -> cell}.
