@@ -80,6 +80,11 @@ void add_fuzz_flags(CLI::App& fuzz, Flags& f) {
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   add_run_flags(fuzz, f);
+  // A fuzz run's reports hold its findings (each shrunk, with its replay):
+  // hundreds of passing random cases would bury them.
+  fuzz.get_option("--json")->description("write each finding (the case that found it, its shrunk file and replay) as JSON to FILE");
+  fuzz.get_option("--junit")->description("write JUnit XML to FILE, a failing testcase per finding");
+  fuzz.get_option("--html")->description("write a self-contained HTML report of the findings, with their process timelines, to FILE");
 }
 
 int fuzz_command(const Flags& f, int argc, char** argv, const std::vector<BuiltinSut>& user) {
