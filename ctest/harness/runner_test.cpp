@@ -537,7 +537,7 @@ TEST_F(Runner, ASutWaitingOnWhatCanStillComeIsNotStuck) {
   const fs::path unix_path = dir.path / "peer.sock";
   for (const std::string mode :
        {"socket", "unix_peer", "listener", "timed", "spinner", "boundary_sleeper", "compat", "event_loop", "teardown",
-        "teardown_wrapped", "teardown_beside_a_child"}) {
+        "teardown_wrapped", "teardown_beside_a_child", "boundary_then_workers"}) {
 #ifndef XPH_SLEEPER32
     if (mode == "compat") continue;  // not x86-64, or no binutils: no 32-bit process to make
 #endif

@@ -40,6 +40,12 @@ Waiting, and answered in about a second (a result, exit 0):
             thread asleep on the clock for 0.8 s: after a boundary
             failure a thread that runs may be a spinning pool, but one asleep
             wakes by itself
+  boundary_then_workers
+            prints a boundary failure, then, as a scanner whose next probe
+            starts a fresh pool (spawn workers importing their SDK), starts
+            two processes that each work 2.5 s of CPU while its main thread
+            waits for them with no timeout: a broken pool spins in a thread
+            of its parent, never in a worker's main thread
 """
 import multiprocessing
 import os
@@ -60,6 +66,12 @@ class NeedsResponse(Exception):
 
 def fail(_):
     raise NeedsResponse("pickled by its message alone", response=None)
+
+
+def work(cpu_s):
+    end = time.process_time() + cpu_s
+    while time.process_time() < end:
+        pass
 
 
 def main(mode):
@@ -136,6 +148,14 @@ def main(mode):
         end = time.process_time() + 3.0
         while time.process_time() < end:
             pass
+    elif mode == "boundary_then_workers":
+        print("TypeError: APIStatusError.__init__() missing 2 required keyword-only arguments: 'response' and 'body'",
+              file=sys.stderr, flush=True)
+        workers = [multiprocessing.get_context("fork").Process(target=work, args=(2.5,)) for _ in range(2)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
     elif mode == "timed":
         threading.Event().wait(1.0)
     elif mode in ("spinner", "boundary_sleeper"):

@@ -69,7 +69,7 @@ bool sleeping_on_the_clock(const std::string& task) {
   }
 }
 
-void sample_threads(const std::string& pid, bool leader, GroupSample& out) {
+void sample_threads(const std::string& pid, GroupSample& out) {
   const std::string tasks = "/proc/" + pid + "/task";
   const Dir dir = open_dir(tasks);
   if (!dir) return;
@@ -83,13 +83,13 @@ void sample_threads(const std::string& pid, bool leader, GroupSample& out) {
         state == "R" || state == "D" || (state == "S" && sleeping_on_the_clock(task));
     out.runnable = out.runnable || state == "R";
     out.active = out.active || active;
-    if (leader && pid == e->d_name) {
+    if (pid == e->d_name) {
       long skip;
       unsigned long utime = 0, stime = 0;
       for (int i = 0; i < 10; ++i) *f >> skip;  // ppid .. cmajflt
       *f >> utime >> stime;
-      out.leader_active = state == "R" || state == "D";
-      out.leader_ticks = static_cast<long>(utime + stime);
+      out.main_active = out.main_active || state == "R" || state == "D";
+      out.main_ticks[static_cast<pid_t>(std::atol(e->d_name))] = static_cast<long>(utime + stime);
     }
     std::ifstream sched(task + "/schedstat");
     ThreadTimes t{static_cast<pid_t>(std::atol(e->d_name))};
@@ -185,7 +185,7 @@ std::vector<pid_t> group_members(pid_t pgid) {
   return out;
 }
 
-GroupSample sample_group(pid_t pgid, pid_t leader) {
+GroupSample sample_group(pid_t pgid) {
   GroupSample out;
   const Dir dir = open_dir("/proc");
   if (!dir) return out;
@@ -200,7 +200,7 @@ GroupSample sample_group(pid_t pgid, pid_t leader) {
         utime >> stime;
     if (pgrp != pgid || state == "Z") continue;
     out.ticks += static_cast<long>(utime + stime);
-    sample_threads(e->d_name, static_cast<pid_t>(std::atol(e->d_name)) == leader, out);
+    sample_threads(e->d_name, out);
   }
   return out;
 }

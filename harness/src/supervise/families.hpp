@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -31,12 +32,13 @@ struct GroupSample {
   bool active = false;
   bool runnable = false;  // a thread running or waiting for a core
   std::vector<ThreadTimes> threads;  // of its live processes, when /proc shows them
-  // The main thread of LEADER, the SUT's own process (the one that
-  // reports): running or in uninterruptible sleep, and its CPU ticks so far.
-  bool leader_active = false;
-  long leader_ticks = 0;
+  // Main threads (a process's first): one running or in uninterruptible
+  // sleep, and each one's CPU ticks so far, by pid. A broken pool spins in
+  // another thread of its parent; a main thread at work is a process at work.
+  bool main_active = false;
+  std::map<pid_t, long> main_ticks;
 };
-GroupSample sample_group(pid_t pgid, pid_t leader);
+GroupSample sample_group(pid_t pgid);
 // The live (not zombie) processes of a process group.
 std::vector<pid_t> group_members(pid_t pgid);
 // A process's children, of all its threads (a child belongs to the thread

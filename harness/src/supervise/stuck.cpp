@@ -249,7 +249,7 @@ void StuckWatch::forget() {
   matches_ = 0;
 }
 
-bool StuckWatch::look(bool spinners, pid_t own) {
+bool StuckWatch::look(bool spinners) {
   std::map<pid_t, Thread> now;
   std::map<std::string, int> waits;  // "lock", "pipe", "socket", "child"
   int spinning = 0;
@@ -289,8 +289,11 @@ bool StuckWatch::look(bool spinners, pid_t own) {
       }
       // A spinner runs (or ran, and is back in its endless poll); one asleep
       // on the clock or with a timeout wakes by itself, so it is no spinner.
+      // Nor is a process's main thread: a broken pool spins in a thread of
+      // its parent, and a main thread that runs is a process at work (the
+      // next probe's fresh workers importing their SDK).
       const bool runs = state == "R" || (!wait.empty() && ran);
-      if (!spinners || !runs || spinner || ((pid == pgid_ || pid == own) && tid == pid)) {
+      if (!spinners || !runs || spinner || tid == pid) {
         stuck = false;
         break;
       }

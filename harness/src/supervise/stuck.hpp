@@ -27,13 +27,12 @@ class StuckWatch {
   // `dir`: the case's own folder (a listener bound inside it is the group's).
   StuckWatch(pid_t pgid, std::filesystem::path dir) : pgid_(pgid), dir_(std::move(dir)) {}
   // One look at the group; true when it is stuck. With `spinners`, a thread
-  // that runs is allowed too, one a process and never the main thread of
-  // the first process or of `own`, the SUT's own process behind any wrapper
-  // (the one that reports): the caller allows it only once the
-  // SUT has printed a boundary failure, after which Python's pool spins in
-  // its worker handler for ever (its task pipe stays readable, and no one
-  // is left to read it). Stuck then takes three looks; else two.
-  bool look(bool spinners, pid_t own);
+  // that runs is allowed too, one a process and never a process's main
+  // thread: the caller allows it only once the SUT has printed a boundary
+  // failure, after which Python's pool spins in its worker handler, a
+  // thread of the pool's parent, for ever (its result pipe stays readable,
+  // and no one is left to read it). Stuck then takes three looks; else two.
+  bool look(bool spinners);
   // Start again: something outside the threads showed life (a request).
   void forget();
   // What the last stuck look found, e.g. "7 thread(s) of 4 process(es): 4

@@ -24,10 +24,25 @@ IdleWatch::IdleWatch(const mock::TenantLease* tenant, pid_t pgid, const fs::path
       last_sample_(Clock::now()),
       stuck_(pgid, dir) {
   if (tenant_) activity_ = tenant_->activity();
-  const GroupSample g = sample_group(pgid_, pgid_);
+  const GroupSample g = sample_group(pgid_);
   cpu_ = g.ticks;
-  leader_cpu_ = g.leader_ticks;
+  main_cpu_ = g.main_ticks;
 }
+
+namespace {
+
+// Whether any main thread used over 10 ms of CPU since BEFORE (a process
+// new since then: of all it used).
+bool mains_worked(const std::map<pid_t, long>& before, const std::map<pid_t, long>& now) {
+  long worked = 0;
+  for (const auto& [pid, ticks] : now) {
+    const auto it = before.find(pid);
+    worked += ticks - (it == before.end() ? 0 : std::min(it->second, ticks));
+  }
+  return worked > 1;
+}
+
+}  // namespace
 
 bool IdleWatch::busy() {
   bool busy = !result_.empty() && fs::exists(result_);
@@ -42,21 +57,22 @@ bool IdleWatch::busy() {
   const auto now = Clock::now();
   if (now - last_sample_ < std::chrono::milliseconds(250)) return busy;
   last_sample_ = now;
-  const GroupSample g = sample_group(pgid_, wrappers_.own_pid());
+  const GroupSample g = sample_group(pgid_);
   // Python's Pool, its result handler dead, spins a core in its worker
   // handler for ever: once the SUT has printed a boundary failure, only the
-  // network and the main thread of the SUT's own process count as life.
+  // network and main threads count as life.
   if (!broken_since_ && !boundary_lines(read_tail(err_, 64 * 1024)).empty()) broken_since_ = now;
   // Nor is its CPU work then worth waiting longer for.
   core_wait_.sample(g.runnable && !broken_since_, broken_since_ ? std::vector<ThreadTimes>{} : g.threads);
   if (!broken_since_) busy = busy || g.active || g.ticks - cpu_ > 1;
-  // Except the main thread of the SUT's own process, which reports: one that
-  // printed the traceback and is tearing down (ProcessPoolExecutor's parent
-  // takes seconds to exit on a busy machine) runs there, and was killed as
-  // idle. Python's pool spins in a thread of its own.
-  if (broken_since_) busy = busy || g.leader_active || g.leader_ticks - leader_cpu_ > 1;
+  // Except main threads: the SUT's, which reports, printed the traceback
+  // and may be tearing down (ProcessPoolExecutor's parent takes seconds to
+  // exit on a busy machine; it was killed as idle), and its next probe's
+  // fresh workers import their SDK in theirs. Python's pool spins in a
+  // thread of its own.
+  if (broken_since_) busy = busy || g.main_active || mains_worked(main_cpu_, g.main_ticks);
   cpu_ = g.ticks;
-  leader_cpu_ = g.leader_ticks;
+  main_cpu_ = g.main_ticks;
   return busy;
 }
 
@@ -69,7 +85,7 @@ bool IdleWatch::stuck() {
   const bool quiet = a == stuck_activity_ && a.begun == a.finished && (result_.empty() || !fs::exists(result_));
   stuck_activity_ = a;
   // Look every time: a look compares with the one before.
-  const bool stuck = stuck_.look(broken_since_.has_value(), wrappers_.own_pid());
+  const bool stuck = stuck_.look(broken_since_.has_value());
   if (!quiet) stuck_.forget();
   return stuck && quiet;
 }

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 
 #include "core_wait.hpp"
@@ -46,7 +47,7 @@ class IdleWatch {
   std::filesystem::path err_, result_;
   mock::TenantLease::Activity activity_;
   long cpu_ = 0;
-  long leader_cpu_ = 0;  // the SUT's own process's main thread's
+  std::map<pid_t, long> main_cpu_;  // each main thread's, by pid
   Wrappers wrappers_;
   CoreWait core_wait_;
   std::optional<std::chrono::steady_clock::time_point> broken_since_;
