@@ -132,6 +132,39 @@ TEST(Oracle, ReportedDispatchFailureIsTransportBrokenButOtherFailureIsCrash) {
   EXPECT_EQ(near.judged().primary, Verdict::Crash);
 }
 
+// ProcessPoolExecutor reports a result that does not unpickle as
+// BrokenProcessPool ("a process ... terminated abruptly"); the TypeError
+// that broke it is its cause, in the traceback only. Frames' source lines
+// (indented) are no evidence.
+TEST(Oracle, AWorkerFailureWhoseTracebackShowsTheBoundaryIsTransportBroken) {
+  Fixture f(json::object());
+  f.all_fine();
+  f.run.result->failures.push_back(
+      {Stage::Worker, "multi",
+       "BrokenProcessPool: A process in the process pool was terminated abruptly while the future was running or "
+       "pending.",
+       "concurrent.futures.process._RemoteTraceback: \n'''\nTraceback (most recent call last):\n"
+       "  File \"/usr/lib/python3.11/concurrent/futures/process.py\", line 424, in wait_result_broken_or_wakeup\n"
+       "    result_item = result_reader.recv()\n"
+       "TypeError: APIStatusError.__init__() missing 2 required keyword-only arguments: 'response' and 'body'\n'''\n\n"
+       "The above exception was the direct cause of the following exception:\n\n"
+       "concurrent.futures.process.BrokenProcessPool: A process in the process pool was terminated abruptly\n"});
+  const auto j = f.judged();
+  EXPECT_EQ(j.primary, Verdict::TransportBroken);
+  ASSERT_EQ(verdicts(j), (std::vector<Verdict>{Verdict::TransportBroken}));
+  EXPECT_THAT(j.findings[0].seen, ::testing::HasSubstr("worker failure: BrokenProcessPool: A process in the process pool"));
+  EXPECT_THAT(j.findings[0].seen, ::testing::HasSubstr("(its traceback: TypeError: APIStatusError.__init__() missing 2 required "
+                                            "keyword-only arguments: 'response' and 'body')"));
+  EXPECT_EQ(j.findings[0].side, Side::Receive);
+
+  Fixture frames(json::object());
+  frames.all_fine();
+  frames.run.result->failures.push_back({Stage::Worker, "multi", "MemoryError",
+                                         "Traceback (most recent call last):\n  File \"scan.py\", line 9, in run\n"
+                                         "    except pickle.PicklingError: pass  # cannot pickle\nMemoryError\n"});
+  EXPECT_EQ(frames.judged().primary, Verdict::Crash);
+}
+
 TEST(Oracle, IdleOrTimedOutIsHang) {
   for (RunEnd end : {RunEnd::Idle, RunEnd::TimedOut, RunEnd::Stuck}) {
     Fixture f(json::object());

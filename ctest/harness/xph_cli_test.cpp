@@ -174,6 +174,27 @@ TEST(XphCli, AClientThatIgnoresRetryAfterIsRetryPolicy) {
                                    "\\(request 0\\); seen the next request after [0-9]+ ms"));
 }
 
+// A scanner on ProcessPoolExecutor (ctest/suts/executor_sut.py): an error
+// that does not unpickle breaks the executor, and what the scanner catches
+// is BrokenProcessPool, whose message says a process died. The TypeError
+// that broke it is only in the traceback it reports: TRANSPORT_BROKEN (the
+// receiving side), not CRASH. It passes where no error crosses.
+TEST(XphCli, ABrokenProcessPoolIsJudgedByTheCauseInItsTraceback) {
+  const std::string cmd = "/usr/bin/env PYTHONPATH=" + std::string(XPH_SOURCE_DIR) + "/harness/python /usr/bin/python3 " +
+                          std::string(XPH_SOURCE_DIR) + "/ctest/suts/executor_sut.py";
+  const auto r = run(XPH_BIN, {"run", kScenarios + "pooled_400.json", kScenarios + "multi_alone.json", "--sut-cmd", cmd,
+                               "--sut-name", "executor", "--filter", "*/g1/n", "-v"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("pooled_400/g1/n                              executor                 "
+                               "TRANSPORT_BROKEN (expected PASS)"));
+  EXPECT_THAT(r.out, HasSubstr("seen worker failure: concurrent.futures.process.BrokenProcessPool: A process in the "
+                               "process pool was terminated abruptly while the future was running or pending. (its "
+                               "traceback: TypeError: StatusError.__init__() missing 2 required keyword-only "
+                               "arguments: 'status_code' and 'headers')"));
+  EXPECT_THAT(r.out, Not(HasSubstr("CRASH")));
+  EXPECT_THAT(r.out, HasSubstr("ok   multi_alone/g1/n                             executor                 PASS"));
+}
+
 TEST(XphCli, SutsListsTheBuiltIns) {
   const auto r = run(XPH_BIN, {"suts"});
   EXPECT_EQ(r.exit_code, 0);

@@ -19,4 +19,15 @@ void vacuous(const Evidence&, Findings&);           // checks/vacuous.cpp
 // Seconds as a person reads them in a finding: 5.99, not 5.98623.
 inline double shown_s(double s) { return std::round(s * 100) / 100; }
 
+// The boundary a reported failure shows, and where: its message, else an
+// exception line of its traceback (`cause`: that line). ProcessPoolExecutor
+// turns a result that does not unpickle into BrokenProcessPool, whose
+// message says a process died; the TypeError that broke it is its cause,
+// in the traceback only.
+struct FailureBoundary {
+  Side side;
+  std::string cause;  // empty when the message shows it
+};
+std::optional<FailureBoundary> failure_boundary(const SutFailure& f);  // checks/failure_boundary.cpp
+
 }  // namespace xph::harness::oracle

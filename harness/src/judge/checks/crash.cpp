@@ -66,7 +66,7 @@ void crash(const Evidence& ev, Findings& findings) {
   ending(ev.run, findings);
   if (!ev.run.result) return;
   for (const auto& f : ev.run.result->failures)
-    if (f.stage != Stage::Dispatch && f.stage != Stage::Result && !boundary_side(f.message))
+    if (f.stage != Stage::Dispatch && f.stage != Stage::Result && !failure_boundary(f))
       findings.push_back({Verdict::Crash, f.probe.empty() ? "" : f.probe + "#*", "no failure in the SUT's machinery",
                           std::string(name(f.stage)) + " failure: " + f.message, ""});
   protocol(ev, findings);

@@ -19,12 +19,16 @@ void transport_broken(const Evidence& ev, Findings& findings) {
   }
   if (!result) return;
   for (const auto& f : result->failures) {
+    const auto shown = failure_boundary(f);
     const auto side = f.stage == Stage::Dispatch ? std::optional(Side::Send)
                       : f.stage == Stage::Result ? std::optional(Side::Receive)
-                                                 : boundary_side(f.message);
+                      : shown                    ? std::optional(shown->side)
+                                                 : std::nullopt;
     if (side)
       findings.push_back({Verdict::TransportBroken, f.probe.empty() ? "" : f.probe + "#*",
-                          "no failure in the SUT's machinery", std::string(name(f.stage)) + " failure: " + f.message,
+                          "no failure in the SUT's machinery",
+                          std::string(name(f.stage)) + " failure: " + f.message +
+                              (shown && !shown->cause.empty() ? " (its traceback: " + shown->cause + ")" : ""),
                           "", side});
   }
 }
