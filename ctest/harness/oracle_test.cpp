@@ -372,6 +372,31 @@ TEST(Oracle, PooledProbeServedByTheParentIsVacuous) {
   EXPECT_EQ(near.judged().primary, Verdict::Pass);
 }
 
+// VACUOUS says what it saw: of a probe of three, two reported from the
+// parent and one lost is "2 of 3"; one outcome alone shows no more than
+// where it was made; and a probe whose pool the SUT reported breaking had a
+// pool.
+TEST(Oracle, VacuousCountsOnlyWhatWasReported) {
+  const auto three = json::parse(R"({"probes": [{"name": "multi", "attempts": 3}]})");
+  Fixture two(three);
+  two.served("multi#0", 0, "200").served("multi#1", 0, "200").served("multi#2", 0, "200");
+  two.ok("multi#0", {"xph:multi#0:r0:c0"}, kParent).ok("multi#1", {"xph:multi#1:r0:c0"}, kParent);
+  EXPECT_THAT(verdicts(two.judged()), ::testing::Contains(Verdict::Vacuous));
+  EXPECT_EQ(two.judged().findings.back().seen,
+            "every attempt with an outcome (2 of 3) reported from pid 100, the SUT's own process");
+
+  Fixture one(three);
+  one.served("multi#0", 0, "200").served("multi#1", 0, "200").served("multi#2", 0, "200");
+  one.ok("multi#0", {"xph:multi#0:r0:c0"}, kParent);
+  EXPECT_THAT(verdicts(one.judged()), ::testing::Not(::testing::Contains(Verdict::Vacuous)));
+
+  Fixture broke(json::object());
+  broke.served("multi#0", 0, "200").served("multi#1", 0, "200");
+  broke.ok("multi#0", {"xph:multi#0:r0:c0"}, kParent).ok("multi#1", {"xph:multi#1:r0:c0"}, kParent);
+  broke.run.result->failures.push_back({Stage::Result, "multi", "BrokenProcessPool: terminated abruptly", ""});
+  EXPECT_THAT(verdicts(broke.judged()), ::testing::Not(::testing::Contains(Verdict::Vacuous)));
+}
+
 TEST(Oracle, ConnectionAndTimeoutKindsFollowTheFault) {
   Fixture f(json::parse(R"({"responses": {"*": "200", "multi#0": "reset", "multi#1": "hang"},
                             "retry": {"max_tries": 1}})"));

@@ -13,10 +13,22 @@ void vacuous(const Evidence& ev, Findings& findings) {
   if (!ev.run.result || parallel < 2) return;
   for (const auto& p : ev.c.probes) {
     if (p.attempts < 2) continue;
+    // A boundary the SUT reported breaking for this probe was there.
+    const bool broke = std::any_of(ev.run.result->failures.begin(), ev.run.result->failures.end(),
+                                   [&](const SutFailure& f) {
+                                     return f.probe == p.name && (f.stage == Stage::Dispatch ||
+                                                                  f.stage == Stage::Result || failure_boundary(f));
+                                   });
+    if (broke) continue;
     std::set<long> pids;
+    int reported = 0;
     for (const auto& a : ev.attempts)
-      if (a.probe == p.name && a.outcome) pids.insert(a.outcome->pid);
-    if (pids.size() != 1) continue;
+      if (a.probe == p.name && a.outcome) {
+        pids.insert(a.outcome->pid);
+        ++reported;
+      }
+    // One outcome, the rest lost, shows no more than where that one was made.
+    if (pids.size() != 1 || reported < 2) continue;
     const long pid = *pids.begin();
     // Behind a wrapper (`sh -c`), the SUT's own process is the wrapper's child.
     const auto& own = ev.run.own_pids;
@@ -24,7 +36,10 @@ void vacuous(const Evidence& ev, Findings& findings) {
     if (pid != ev.run.sut_pid && !wrapped) continue;
     findings.push_back({Verdict::Vacuous, p.name + "#*",
                         "calls from pool worker processes (parallel_attempts " + std::to_string(parallel) + ")",
-                        "every attempt reported from pid " + std::to_string(pid) + ", the SUT's own process" +
+                        (reported == p.attempts ? std::string("every attempt")
+                                                : "every attempt with an outcome (" + std::to_string(reported) +
+                                                      " of " + std::to_string(p.attempts) + ")") +
+                            " reported from pid " + std::to_string(pid) + ", the SUT's own process" +
                             (wrapped ? " (started by " + ev.run.wrapped_by + ", which only waited for it)" : ""),
                         "threads of one process (a thread pool, Node's worker_threads) cross no process boundary"});
   }
