@@ -65,6 +65,27 @@ TEST(XphCli, BadSutChoicesAreOneLineAndExitTwo) {
   EXPECT_EQ(no_case.exit_code, 2);
 }
 
+// Run with relative paths (`../build/harness/xph run ordering.json`), the
+// replay line names both absolutely: it is read in CI logs and reports,
+// from another folder.
+TEST(XphCli, AReplayLineReplaysFromAnyFolder) {
+  TempDir dir;
+  const auto file = dir.write("ordering.json", R"({"name":"ordering","probes":[{"name":"single"},
+      {"name":"multi","attempts":3}],"parallel_attempts":3,"request_timeout_s":0.5})");
+  const std::string xph = std::filesystem::relative(XPH_BIN, dir.path).string();
+  const auto r = run("/bin/sh", {"-c", "cd " + dir.path.string() + " && " + xph +
+                                           " run ordering.json --sut ref-naive --filter '*/g1/n'"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const auto at = r.out.find("replay: ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const std::string replay = r.out.substr(at + 8, r.out.find('\n', at) - at - 8);
+  EXPECT_EQ(replay, std::filesystem::path(XPH_BIN).lexically_normal().string() + " run " + file +
+                        " --sut ref-naive --filter ordering/g1/n");
+  const auto again = run("/bin/sh", {"-c", "cd / && " + replay});
+  EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
+  EXPECT_THAT(again.out, HasSubstr("ref-naive                TRANSPORT_BROKEN (expected PASS)"));
+}
+
 TEST(XphCli, UnmetExpectationExitsOneAndPrintsAReplayThatReplays) {
   TempDir dir;
   // ref-naive fails this ordering; the file expects PASS of everyone.

@@ -120,7 +120,7 @@ int session_command(const std::string& title, std::vector<Scenario> scenarios, s
   const CollectingReporter& collected = *collecting;
   reporters.add(std::move(collecting));
   reporters.on_run_started(run_info(title, command_line(argc, argv), scenarios, suts, jobs.size()));
-  const RunSummary summary = run_session(scenarios, suts, {f.jobs, f.filter, argv[0]}, supervisor, reporters);
+  const RunSummary summary = run_session(scenarios, suts, {f.jobs, f.filter, replay_program(argv[0])}, supervisor, reporters);
   if (title == "xph matrix") {
     std::vector<std::string> names;
     for (const auto& s : suts) names.push_back(s.command.name);

@@ -51,6 +51,14 @@ Supervisor::Options supervisor_options(const Flags& f) {
   return o;
 }
 
+std::string replay_program(const char* argv0) {
+  const std::string typed = argv0;
+  if (typed.find('/') == std::string::npos) return typed;
+  std::error_code ec;
+  const auto abs = fs::absolute(typed, ec);
+  return shell_quote(ec ? typed : abs.lexically_normal().string());
+}
+
 std::string command_line(int argc, char** argv) {
   std::string out;
   for (int i = 0; i < argc; ++i) out += (i ? " " : "") + shell_quote(argv[i]);

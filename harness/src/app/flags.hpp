@@ -37,6 +37,10 @@ Supervisor::Options supervisor_options(const Flags&);
 // A live line on a terminal only: never in a pipe, a file or CI.
 bool live_output(bool quiet);
 std::string command_line(int argc, char** argv);
+// argv[0] as a replay line gives it: absolute when it is a path
+// (`build/harness/xph`), so the line replays from any folder; as typed when
+// found on PATH (`xph`).
+std::string replay_program(const char* argv0);
 
 int fuzz_command(const Flags&, int argc, char** argv, const std::vector<BuiltinSut>& user);
 

@@ -34,7 +34,7 @@ std::pair<int, int> parse_shard(const std::string& text) {
   return {i, n};
 }
 
-FuzzOptions fuzz_options(const Flags& f, const char* program) {
+FuzzOptions fuzz_options(const Flags& f, const std::string& program) {
   if (f.cases && *f.cases == 0) throw InputError("--cases 0: expected at least 1 case");
   if (f.seconds && !(*f.seconds > 0 && *f.seconds <= 1e9))
     throw InputError("--time " + CLI::detail::to_string(*f.seconds) + ": expected a number of seconds above 0");
@@ -90,7 +90,7 @@ void add_fuzz_flags(CLI::App& fuzz, Flags& f) {
 int fuzz_command(const Flags& f, int argc, char** argv, const std::vector<BuiltinSut>& user) {
   const auto suts = sut_choices(argc, argv, user);
   if (suts.size() != 1) throw InputError("fuzz: give exactly one --sut or --sut-cmd");
-  const FuzzOptions options = fuzz_options(f, argv[0]);
+  const FuzzOptions options = fuzz_options(f, replay_program(argv[0]));
   // Reports kept with the findings (a shard's --out, for xph merge): the
   // folder is made for them; any other folder must exist.
   for (const std::string* report : {&f.json, &f.junit, &f.html}) {

@@ -200,7 +200,8 @@ void Fuzzer::report(std::uint64_t index, const FuzzCase& original, Judged first)
     else if (!o_.only_case)
       claims_.erase(f.signature);  // a later case may shrink to one that replays
   }
-  f.replay = o_.program + " run " + shell_quote(f.file) + " " + sut_.replay_args;
+  f.replay = o_.program + " run " + shell_quote(std::filesystem::absolute(f.file).lexically_normal().string()) + " " +
+             sut_.replay_args;
   f.unshrunk = unshrunk_line(index);
   f.first = first.judgement;
   std::lock_guard lock(mu_);

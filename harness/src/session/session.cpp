@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -84,7 +85,9 @@ CaseReport run_job(const Job& job, Supervisor& supervisor, mock::Server& server,
   const Verdict expected = s.expected_for(r.sut, job.c.id);
   r.expected = std::string(name(expected));
   r.met = expected == r.verdict;
-  r.replay = program + " run " + shell_quote(s.file) + " " + job.sut->replay_args + " --filter " + shell_quote(job.c.id);
+  // Absolute: a replay line is read in CI logs and reports, far from here.
+  r.replay = program + " run " + shell_quote(std::filesystem::absolute(s.file).lexically_normal().string()) + " " +
+             job.sut->replay_args + " --filter " + shell_quote(job.c.id);
   return r;
 }
 
