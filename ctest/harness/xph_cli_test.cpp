@@ -518,6 +518,14 @@ TEST(XphCli, AnExpectationForAnUnknownSutWarnsWithTheNearestName) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(r.err, "xph: warning: " + file +
                        ": /expect/ref-naiv: names no built-in SUT and no SUT of this run; did you mean ref-naive?\n");
+
+  // A name far from every known one is no typo: no guess at one.
+  const auto other = dir.write("o.json", R"({"name":"o","probes":[{"name":"p"}],
+      "expect":{"default":"PASS","ppe":"TRANSPORT_BROKEN"}})");
+  const auto o = run(XPH_BIN, {"run", other, "--sut", "ref"});
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(o.err, "xph: warning: " + other +
+                       ": /expect/ppe: names no built-in SUT and no SUT of this run: it applies to none here\n");
 }
 
 namespace {

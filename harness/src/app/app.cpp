@@ -88,8 +88,13 @@ void warn_unknown_expectations(const std::vector<Scenario>& scenarios, const std
       const auto nearest = std::min_element(known.begin(), known.end(), [&](const auto& a, const auto& b) {
         return edit_distance(sut, a) < edit_distance(sut, b);
       });
-      std::cerr << "xph: warning: " << s.file << ": /expect/" << sut
-                << ": names no built-in SUT and no SUT of this run; did you mean " << *nearest << "?\n";
+      // A name two edits away, at most a third of it, is a typo; any other
+      // names a SUT of another run (`ppe` is no typo of `ref`).
+      const std::size_t edits = edit_distance(sut, *nearest);
+      const bool typo = edits <= 2 && 3 * edits <= sut.size();
+      std::cerr << "xph: warning: " << s.file << ": /expect/" << sut << ": names no built-in SUT and no SUT of this run"
+                << (typo ? "; did you mean " + *nearest + "?" : ": it applies to none here")
+                << "\n";
     }
 }
 
