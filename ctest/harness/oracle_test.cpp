@@ -372,6 +372,43 @@ TEST(Oracle, PooledProbeServedByTheParentIsVacuous) {
   EXPECT_EQ(near.judged().primary, Verdict::Pass);
 }
 
+// The result's `pid`, when given, is the SUT's own process: a scanner that
+// ran the probe in a child of its own and wrote the result itself crossed a
+// boundary, whatever xph took it for; one whose attempts came from the
+// writer did not.
+TEST(Oracle, TheResultsWriterIsTheSutsOwnProcess) {
+  constexpr long kChild = 300;
+  Fixture child(json::object());
+  child.served("multi#0", 0, "200").served("multi#1", 0, "200");
+  child.ok("multi#0", {"xph:multi#0:r0:c0"}, kChild).ok("multi#1", {"xph:multi#1:r0:c0"}, kChild);
+  child.run.own_pids = {kChild};  // a parent that only waited for it, as xph saw it
+  child.run.wrapped_by = "python3 (pid 100)";
+  EXPECT_EQ(child.judged().primary, Verdict::Vacuous);
+  EXPECT_THAT(child.judged().findings.at(0).note, ::testing::HasSubstr("write the result's pid"));
+  child.run.result->pid = kParent;
+  EXPECT_EQ(child.judged().primary, Verdict::Pass);
+
+  Fixture writer(json::object());
+  writer.served("multi#0", 0, "200").served("multi#1", 0, "200");
+  writer.ok("multi#0", {"xph:multi#0:r0:c0"}, kChild).ok("multi#1", {"xph:multi#1:r0:c0"}, kChild);
+  writer.run.result->pid = kChild;  // behind a wrapper xph did not see through
+  EXPECT_EQ(writer.judged().primary, Verdict::Vacuous);
+  EXPECT_EQ(writer.judged().findings.at(0).seen,
+            "every attempt reported from pid 300, the process that wrote the result");
+
+  EXPECT_EQ(parse_result(json::parse(R"({"xph":1,"sut":"s 1","pid":42,"attempts":[]})")).pid, 42);
+  EXPECT_FALSE(parse_result(json::parse(R"({"xph":1,"sut":"s 1","attempts":[]})")).pid);
+  for (const char* bad : {R"({"xph":1,"sut":"s 1","pid":0,"attempts":[]})",
+                          R"({"xph":1,"sut":"s 1","pid":"42","attempts":[]})"}) {
+    try {
+      parse_result(json::parse(bad));
+      ADD_FAILURE() << bad;
+    } catch (const ProtocolError& e) {
+      EXPECT_STREQ(e.what(), "/pid: expected a positive integer");
+    }
+  }
+}
+
 // VACUOUS says what it saw: of a probe of three, two reported from the
 // parent and one lost is "2 of 3"; one outcome alone shows no more than
 // where it was made; and a probe whose pool the SUT reported breaking had a

@@ -138,6 +138,30 @@ TEST(XphCli, SutCmdRunsAnyProgramThatSpeaksTheProtocol) {
 // `bash run.sh`, `timeout 600 ...`: the process xph starts only waits for the
 // one that runs the probes. A thread-pool SUT behind one was judged PASS:
 // its attempts came from "another process" than the one xph started.
+// A scanner that runs each probe in a child of its own (subprocess.run, no
+// pipe) and reads the child's outcomes from a file looks like a wrapper
+// waiting for its SUT. Its attempts crossed into the parent: with the
+// result's pid (the writer) it passes; without, VACUOUS says what to add.
+TEST(XphCli, AScannerWithAChildPerProbeIsJudgedByTheResultsWriter) {
+  const std::string cmd = "/usr/bin/python3 " + std::string(XPH_SOURCE_DIR) + "/ctest/suts/sequential_sut.py ";
+  const std::vector<std::string> files = {kScenarios + "single_then_multi.json", kScenarios + "multi_alone.json"};
+  auto args = [&](const std::string& flag) {
+    std::vector<std::string> a{"run"};
+    a.insert(a.end(), files.begin(), files.end());
+    a.insert(a.end(), {"--sut-cmd", cmd + flag, "--sut-name", "per-probe", "--filter", "*/g1/n", "-v"});
+    return a;
+  };
+  const auto with_pid = run(XPH_BIN, args("--child-per-probe"));
+  EXPECT_EQ(with_pid.exit_code, 0) << with_pid.out << with_pid.err;
+  EXPECT_THAT(with_pid.out, HasSubstr("2 case(s), 2 met their expectation"));
+  const auto without = run(XPH_BIN, args("--child-per-probe-no-pid"));
+  EXPECT_EQ(without.exit_code, 1) << without.out << without.err;
+  EXPECT_THAT(without.out, ContainsRegex("multi_alone/g1/n +per-probe +VACUOUS \\(expected PASS\\)"));
+  EXPECT_THAT(without.out, ContainsRegex("the SUT's own process \\(started by python3 \\(pid [0-9]+\\), which only "
+                                         "waited for it\\) \\| if that process read its results \\(a probe per "
+                                         "child\\), write the result's pid"));
+}
+
 TEST(XphCli, ASutBehindAWrapperIsJudgedByItsOwnProcess) {
   const std::string seq = "/usr/bin/python3 " + std::string(XPH_SOURCE_DIR) + "/ctest/suts/sequential_sut.py";
   const auto wrapped = run(XPH_BIN, {"run", kScenarios + "multi_alone.json", "--sut-cmd", "sh -c '" + seq + "; exit $?'",

@@ -100,7 +100,7 @@ def test_the_result_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "rename", lambda a, b: (renamed.append((a, b)), real_rename(a, b)))
     xph_sut.write_result("mine 1.0", [{"id": "p#0"}])
     assert json.loads(target.read_text()) == {"xph": 1, "sut": "mine 1.0", "attempts": [{"id": "p#0"}],
-                                              "failures": []}
+                                              "failures": [], "pid": os.getpid()}
     ((source, dest),) = renamed
     assert os.path.dirname(source) == str(tmp_path) and dest == str(target)  # a rename within one folder
     with pytest.raises(TypeError):  # not JSON: nothing written, the old result intact

@@ -106,7 +106,7 @@ def test_a_case_runs_in_a_fresh_fork_with_the_case_world(zygotes, cases, via):
     assert read(os.path.join(folder, "stdout.txt")) == "to stdout from %d\n" % exit.pid
     assert read(os.path.join(folder, "stderr.txt")) == "to stderr from %d\n" % exit.pid
     result = json.loads(read(env["XPH_RESULT"]))
-    assert result == {"xph": 1, "sut": "warm-probe 1", "failures": [],
+    assert result == {"xph": 1, "sut": "warm-probe 1", "failures": [], "pid": exit.pid,
                       "attempts": [{"probe": "p", "id": "p#0", "pid": exit.pid, "outcome": "ok", "outputs": ["x"]}]}
     assert [f for f in os.listdir(folder) if f.startswith(".xph-result-")] == []
 

@@ -6,7 +6,13 @@ honest (every outcome intact) but VACUOUS for pooled probes.
 Retry-After and waits S seconds before each retry (a fixed wait, as many
 retry decorators are configured).
 --in-child: every attempt runs in one child process, sent to the parent
-through a multiprocessing Queue (not VACUOUS: a boundary was crossed)."""
+through a multiprocessing Queue (not VACUOUS: a boundary was crossed).
+--child-per-probe: each probe runs in a child of its own (this script
+again, by subprocess.run with no pipe), which writes its outcomes to a file
+that the parent reads and merges into the result, with its own pid as the
+result's writer: the parent only waits while each child runs, but a
+boundary is crossed (not VACUOUS). --child-per-probe-no-pid: the same
+without the writer's pid, so xph takes the parent for a wrapper."""
 import json
 import os
 import sys
@@ -46,9 +52,11 @@ def call(text):
 
 
 
-def run_all(queue=None):
+def run_all(queue=None, only=None):
     attempts = []
     for probe in spec["probes"]:
+        if only is not None and probe["name"] != only:
+            continue
         for prompt in probe["prompts"]:
             outputs, error = [], None
             for _ in range(calls):
@@ -74,8 +82,23 @@ if sys.argv[1:2] == ["--in-child"]:
     child.start()
     child.join()
     attempts = queue.get()
+elif sys.argv[1:2] in (["--child-per-probe"], ["--child-per-probe-no-pid"]):
+    import subprocess
+    import tempfile
+    attempts = []
+    for probe in spec["probes"]:
+        out = os.path.join(tempfile.gettempdir(), "probe-%s.json" % probe["name"])
+        subprocess.run([sys.executable, __file__, "--probe", probe["name"], out], stdin=subprocess.DEVNULL,
+                       check=True)
+        attempts += json.load(open(out))
+elif sys.argv[1:2] == ["--probe"]:  # the child of --child-per-probe
+    json.dump(run_all(only=sys.argv[2]), open(sys.argv[3], "w"))
+    sys.exit(0)
 else:
     attempts = run_all()
 tmp = os.environ["XPH_RESULT"] + ".tmp"
-json.dump({"xph": 1, "sut": "sequential 1", "attempts": attempts, "failures": []}, open(tmp, "w"))
+result = {"xph": 1, "sut": "sequential 1", "attempts": attempts, "failures": []}
+if sys.argv[1:2] == ["--child-per-probe"]:
+    result["pid"] = os.getpid()
+json.dump(result, open(tmp, "w"))
 os.rename(tmp, os.environ["XPH_RESULT"])

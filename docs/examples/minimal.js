@@ -132,7 +132,7 @@ async function main() {
   }
   // Whole or not at all: a SUT killed while writing leaves only the temp file.
   const tmp = `${process.env.XPH_RESULT}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify({ xph: 1, sut: 'minimal-node 1.0', attempts, failures }));
+  fs.writeFileSync(tmp, JSON.stringify({ xph: 1, sut: 'minimal-node 1.0', pid: process.pid, attempts, failures }));
   fs.renameSync(tmp, process.env.XPH_RESULT);
 }
 

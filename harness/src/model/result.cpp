@@ -95,7 +95,9 @@ json to_json(const SutResult& r) {
   for (const auto& a : r.attempts) attempts.push_back(attempt_json(a));
   for (const auto& f : r.failures)
     failures.push_back({{"stage", name(f.stage)}, {"probe", f.probe}, {"message", f.message}, {"traceback", f.traceback}});
-  return {{"xph", 1}, {"sut", r.sut}, {"attempts", attempts}, {"failures", failures}};
+  json out = {{"xph", 1}, {"sut", r.sut}, {"attempts", attempts}, {"failures", failures}};
+  if (r.pid) out["pid"] = *r.pid;
+  return out;
 }
 
 SutResult parse_result(const json& j) {
@@ -104,6 +106,11 @@ SutResult parse_result(const json& j) {
   const auto& version = field(j, "xph", "");
   if (version != 1) fail("/xph", "expected 1, got " + version.dump());
   r.sut = str(j, "sut", "");
+  if (j.contains("pid")) {
+    const auto& pid = j.at("pid");
+    if (!pid.is_number_integer() || pid.get<long>() <= 0) fail("/pid", "expected a positive integer");
+    r.pid = pid.get<long>();
+  }
   const auto& attempts = field(j, "attempts", "");
   if (!attempts.is_array()) fail("/attempts", "expected an array");
   for (std::size_t i = 0; i < attempts.size(); ++i) {

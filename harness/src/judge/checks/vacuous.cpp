@@ -1,6 +1,6 @@
 // VACUOUS: a pooled probe (attempts > 1, parallel_attempts > 1) whose every
-// call came from the SUT's own process (behind any wrapper) tested no
-// boundary.
+// call came from the SUT's own process (the result's writer, or behind any
+// wrapper the process xph started) tested no boundary.
 #include <algorithm>
 #include <set>
 
@@ -30,18 +30,25 @@ void vacuous(const Evidence& ev, Findings& findings) {
     // One outcome, the rest lost, shows no more than where that one was made.
     if (pids.size() != 1 || reported < 2) continue;
     const long pid = *pids.begin();
-    // Behind a wrapper (`sh -c`), the SUT's own process is the wrapper's child.
+    // The SUT's own process: the one that wrote the result, when the result
+    // says; else the one xph started or, behind a wrapper (`sh -c`), the
+    // child the wrapper only waited for.
+    const auto& writer = ev.run.result->pid;
     const auto& own = ev.run.own_pids;
-    const bool wrapped = pid != ev.run.sut_pid && std::find(own.begin(), own.end(), pid) != own.end();
-    if (pid != ev.run.sut_pid && !wrapped) continue;
+    const bool wrapped = !writer && pid != ev.run.sut_pid && std::find(own.begin(), own.end(), pid) != own.end();
+    if (writer ? pid != *writer : pid != ev.run.sut_pid && !wrapped) continue;
     findings.push_back({Verdict::Vacuous, p.name + "#*",
                         "calls from pool worker processes (parallel_attempts " + std::to_string(parallel) + ")",
                         (reported == p.attempts ? std::string("every attempt")
                                                 : "every attempt with an outcome (" + std::to_string(reported) +
                                                       " of " + std::to_string(p.attempts) + ")") +
-                            " reported from pid " + std::to_string(pid) + ", the SUT's own process" +
+                            " reported from pid " + std::to_string(pid) +
+                            (writer ? ", the process that wrote the result" : ", the SUT's own process") +
                             (wrapped ? " (started by " + ev.run.wrapped_by + ", which only waited for it)" : ""),
-                        "threads of one process (a thread pool, Node's worker_threads) cross no process boundary"});
+                        wrapped ? "if that process read its results (a probe per child), write the result's pid: the "
+                                  "process that wrote it (docs/writing-a-sut.md, section 8)"
+                                : "threads of one process (a thread pool, Node's worker_threads) cross no process "
+                                  "boundary"});
   }
 }
 

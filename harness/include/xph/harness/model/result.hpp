@@ -46,6 +46,9 @@ struct SutResult {
   std::string sut;
   std::vector<AttemptOutcome> attempts;
   std::vector<SutFailure> failures;
+  // The process that wrote the result (optional, an extension of contract
+  // section 4): the SUT's own, which VACUOUS compares attempts' pids with.
+  std::optional<long> pid;
 };
 
 class ProtocolError : public std::runtime_error {
