@@ -626,6 +626,20 @@ std::string warm_sut(const std::string& mode, const std::string& pids) {
 
 }  // namespace
 
+// A lock made at a warm SUT's import is shared by every case (and the
+// zygote): a case waiting for it while another holds it waits on a process
+// outside its group, so it is not stuck for good. Two cases at once, each
+// holding it 0.5 s: all pass.
+TEST(XphCli, AWarmCaseWaitingOnALockAnotherCaseHoldsIsNotStuck) {
+  TempDir dir;
+  const std::string pids = (dir.path / "pids").string();
+  const auto r = run(XPH_BIN, {"run", kScenarios + "single_only.json", "--sut-cmd", warm_sut("semaphore", pids),
+                               "--warm", "--sut-name", "w", "-j", "2", "-v"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("4 case(s), 4 met their expectation"));
+  EXPECT_THAT(r.out, Not(HasSubstr("stuck")));
+}
+
 TEST(XphCli, WarmSutsZygoteEndsWithXph) {
   TempDir dir;
   const std::string pids = (dir.path / "pids").string();

@@ -11,6 +11,10 @@ it does wrong, argv[2] is a file for the pids a test looks for:
   slowimport
             imports for 1.5 s (longer than the test case's timeout_s),
             then answers as `ok` does
+  semaphore makes a multiprocessing.Semaphore(1) at import (what
+            docs/python-sut.md says a warm SUT must not do: every case
+            shares it); each case holds it 0.5 s, then answers as `ok`
+            does: a case waiting for it waits on another case, not stuck
 """
 import os
 import runpy
@@ -33,6 +37,9 @@ if mode == "slowimport":
     end = time.monotonic() + 1.5
     while time.monotonic() < end:  # work, as an import is: neither asleep nor idle
         pass
+if mode == "semaphore":
+    import multiprocessing
+    SHARED = multiprocessing.Semaphore(1)
 if mode == "badhello":
     os.write(int(os.environ["XPH_WARM"][3:]), b"hello from a SUT that does not speak the protocol\n")
     time.sleep(3600)
@@ -56,6 +63,9 @@ def main():
         time.sleep(3600)
     if mode == "escape":
         escape()
+    if mode == "semaphore":
+        with SHARED:
+            time.sleep(0.5)
     runpy.run_path(SEQUENTIAL, run_name="__main__")
 
 

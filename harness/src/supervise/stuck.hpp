@@ -8,9 +8,13 @@
 // workers on their task pipe): it is stuck for good, and there is no reason
 // to wait the idle bound to say so.
 //
+// A process-shared lock (a futex without FUTEX_PRIVATE_FLAG) in a file some
+// process outside the group maps too is no endless wait: a warm SUT's
+// semaphore made at import is held by another case of its zygote.
+//
 // What a look cannot see, so a stuck verdict cannot cover: a signal from
 // outside (alarm(2) and setitimer(2) leave nothing in /proc), and memory
-// shared with a process outside the group. A process of another ABI (a
+// shared with a process outside the group some other way. A process of another ABI (a
 // 32-bit one on x86-64) is never stuck: its syscall numbers are not ours.
 #pragma once
 
