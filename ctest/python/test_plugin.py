@@ -2,7 +2,9 @@
 on xph_sut (ctest/python/suts/small_sut.py), correct and deliberately buggy."""
 import json
 import os
+import shlex
 import stat
+import subprocess
 import urllib.request
 
 import pytest
@@ -70,9 +72,11 @@ def test_a_buggy_sut_is_transport_broken_and_its_case_says_why(xph):
     text = str(failed.value)
     assert text.startswith("xph run: 1 case(s), 1 not met\n"
                            "xph case pooled_400/g1/n (small-raw): TRANSPORT_BROKEN, expected PASS, NOT met\n"
-                           "  finding TRANSPORT_BROKEN: expected every error to reach the parent intact;")
-    assert "\n  replay: %s run %s --sut-cmd " % (plugin.find_binary("xph"), POOLED_400) in text
-    assert text.endswith(" --sut-name small-raw --filter pooled_400/g1/n")
+                           "  replay: ")
+    # After the environment xph ran with, where it differs from this one.
+    assert " %s run %s --sut-cmd " % (plugin.find_binary("xph"), POOLED_400) in text.split("\n")[2]
+    assert " --sut-name small-raw --filter pooled_400/g1/n\n  finding TRANSPORT_BROKEN: expected every error " \
+           "to reach the parent intact;" in text
     assert repr(case).startswith("<xph case pooled_400/g1/n (small-raw): TRANSPORT_BROKEN, expected PASS, NOT met; "
                                  "TRANSPORT_BROKEN: ")
 
@@ -95,13 +99,47 @@ def test_what_pytest_prints_for_a_failing_case(pytester, monkeypatch):
     result.stdout.fnmatch_lines([
         "E       AssertionError: assert 'MISMATCH' == 'PASS'",
         "E         xph case pooled_400/g1/n (small-swallow): MISMATCH, expected PASS, NOT met",
-        "E           finding MISMATCH multi#1: expected error for the last answer, 400 context_length_exceeded (request_id *); seen ok, 0 output(s) | the error was swallowed*",
         "E           replay: * run %s --sut-cmd * --sut-name small-swallow --filter pooled_400/g1/n" % POOLED_400,
+        "E           finding MISMATCH multi#1: expected error for the last answer, 400 context_length_exceeded (request_id *); seen ok, 0 output(s) | the error was swallowed*",
     ])
     # The session's oaimock was stopped at the session's end.
     pid = int((pytester.path / "oaimock.pid").read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_scenario_dicts_are_named_safely_and_said_whole(xph):
+    """A dict's name becomes its file's, so two of one name are xph's bad
+    input (not one run twice), a "/" in it names no folder, and a failing
+    case shows the dict itself: its file is temporary."""
+    one = {"name": "same", "probes": [{"name": "multi", "attempts": 2}], "parallel_attempts": 2,
+           "responses": {"*": "200"}}
+    two = dict(one, responses={"*": "404"})
+    with pytest.raises(plugin.XphError, match=r'/name: "same" is also the name in '):
+        xph.run([one, two], sut_cmd=SMALL_SUT)
+    with pytest.raises(plugin.XphError, match=r'/name: expected letters, digits, .* got "a/b"'):
+        xph.run(dict(two, name="a/b"), sut_cmd=SMALL_SUT)
+    run = xph.run(dict(two, name="mine"), sut_cmd=SMALL_SUT + " --bug swallow", sut_name="small-swallow")
+    assert not run[0].met
+    assert '\n  scenario (a dict, written to a temporary file): {"name":"mine",' in run[0].explain()
+
+
+def test_env_adds_to_the_environment_and_its_replay_sets_it(xph, tmp_path):
+    """env= sets variables over this process's environment (the SUT keeps its
+    PYTHONPATH), and the replay line sets them too, so it replays."""
+    marker = tmp_path / "seen"
+    sut = "/usr/bin/python3 -c %s" % shlex.quote(
+        "import os, runpy, sys; open(os.environ['MARK'], 'w').write(os.environ.get('PYTHONPATH', '')); "
+        "sys.argv = [%r, '--bug', 'swallow']; runpy.run_path(%r, run_name='__main__')" % (
+            SMALL_SUT.split()[-1], SMALL_SUT.split()[-1]))
+    run = xph.run(POOLED_400, sut_cmd=sut, sut_name="small-swallow", env={"MARK": str(marker)},
+                  extra_args=["--filter", "*/g1/n"])
+    assert plugin.PACKAGE_PARENT in marker.read_text().split(os.pathsep)
+    case = run[0]
+    assert not case.met and case.replay.startswith("env ") and shlex.quote("MARK=%s" % marker) in case.replay
+    marker.unlink()
+    again = subprocess.run(case.replay, shell=True, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "MISMATCH (expected PASS)" in again.stdout and marker.exists()
 
 
 def test_xph_failing_on_bad_input_raises_with_its_message(xph):

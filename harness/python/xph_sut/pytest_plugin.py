@@ -16,6 +16,7 @@ on PATH (xph), else this checkout's build tree.
 """
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -219,6 +220,7 @@ class XphCase:
                          for f in raw.get("findings") or []]
         self.replay = raw.get("replay")
         self.duration_s = raw.get("duration_s")
+        self.scenario_dict = None  # the dict it came from, when xph.run was given one
 
     def summary(self):
         flags = " [%s]" % ", ".join(self.flags) if self.flags else ""
@@ -226,10 +228,15 @@ class XphCase:
             self.id, self.sut, self.verdict, flags, self.expected, "met" if self.met else "NOT met")
 
     def explain(self):
-        """Every line a reader needs: the verdict, each finding, the replay command."""
-        lines = ["xph case " + self.summary()]
+        """Every line a reader needs: the verdict, the replay command (second,
+        so that pytest's shortened report keeps it), the scenario when it was
+        a dict (its file is in pytest's temporary folder, which pytest
+        removes after three sessions), each finding."""
+        lines = ["xph case " + self.summary(), "  replay: %s" % self.replay]
+        if self.scenario_dict is not None:
+            lines.append("  scenario (a dict, written to a temporary file): %s" % json.dumps(
+                self.scenario_dict, separators=(",", ":")))
         lines += ["  finding " + str(f) for f in self.findings] or ["  no findings"]
-        lines.append("  replay: %s" % self.replay)
         return "\n".join(lines)
 
     def assert_met(self):
@@ -284,18 +291,30 @@ class Xph:
 
     def run(self, scenarios, sut_cmd=None, sut_name=None, extra_args=(), timeout=600, env=None):
         """scenarios: a path, a scenario dict, or a list of both (a dict is
-        written to a file named after its "name"). sut_cmd: the SUT's argv as
+        written to a file named after its "name"; two dicts of one name are
+        xph's bad input, as two files would be). sut_cmd: the SUT's argv as
         one string; with none, xph's default SUT (or --sut in extra_args).
-        Returns an XphRun; raises XphError when xph itself fails (exit 2: bad
-        input, 3: environment), never for a verdict."""
+        env: variables to set for xph and the SUT, over this process's
+        environment (None as a value unsets one); each case's replay line
+        starts with them (and with the PYTHONPATH xph_sut adds, when this
+        environment lacks it). Returns an XphRun; raises XphError when xph itself
+        fails (exit 2: bad input, 3: environment), never for a verdict."""
         folder = tempfile.mkdtemp(prefix="run-", dir=self.workdir)
-        paths = []
+        paths, dicts, taken = [], {}, set()
         for i, s in enumerate(scenarios if isinstance(scenarios, (list, tuple)) else [scenarios]):
             if isinstance(s, dict):
-                path = os.path.join(folder, "%s.json" % (s.get("name") or "scenario%d" % i))
+                # The name as a file name (a "/" would name a folder), once.
+                stem = re.sub(r"[^A-Za-z0-9._-]", "_", str(s.get("name") or "scenario%d" % i))
+                unique, k = stem, 1
+                while unique in taken:
+                    k += 1
+                    unique = "%s-%d" % (stem, k)
+                taken.add(unique)
+                path = os.path.join(folder, unique + ".json")
                 with open(path, "w") as f:
                     json.dump(s, f, indent=2)
                 paths.append(path)
+                dicts.setdefault(s.get("name"), s)
             else:
                 paths.append(os.path.abspath(os.fspath(s)))
         report = os.path.join(folder, "report.json")
@@ -305,7 +324,12 @@ class Xph:
             if sut_name is not None:
                 command += ["--sut-name", sut_name]
         command += [*extra_args, "--json", report]
-        run_env = dict(os.environ if env is None else env)
+        run_env = dict(os.environ)
+        for key, value in (env or {}).items():
+            if value is None:
+                run_env.pop(key, None)
+            else:
+                run_env[key] = value
         # A SUT built on xph_sut imports it whatever its own path.
         run_env["PYTHONPATH"] = os.pathsep.join(
             p for p in (PACKAGE_PARENT, run_env.get("PYTHONPATH")) if p)
@@ -322,7 +346,17 @@ class Xph:
         except (OSError, ValueError, KeyError) as e:
             raise XphError("%s exited %d without a whole report (%s):\n%s%s" % (
                 shlex.join(command), done.returncode, e, done.stdout, done.stderr)) from e
-        return XphRun([XphCase(c) for c in cases], command, done.returncode, done.stdout, done.stderr)
+        cases = [XphCase(c) for c in cases]
+        for case in cases:
+            case.scenario_dict = dicts.get(case.scenario)
+            # What xph ran with beyond this process's environment (env=, the
+            # PYTHONPATH added above), so that the line replays in a shell.
+            changed = sorted(k for k in set(run_env) | set(os.environ) if run_env.get(k) != os.environ.get(k))
+            if changed and case.replay:
+                words = [w for k in changed for w in (
+                    ["-u", shlex.quote(k)] if k not in run_env else [shlex.quote("%s=%s" % (k, run_env[k]))])]
+                case.replay = "env %s %s" % (" ".join(words), case.replay)
+        return XphRun(cases, command, done.returncode, done.stdout, done.stderr)
 
 
 @pytest.fixture
