@@ -3,9 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -81,6 +83,27 @@ TEST(FuzzBinary, FindsBothBoundaryBugsOfRefNaiveShrunkApart) {
 
 TEST(FuzzBinary, FindsBothBoundaryBugsOfGaraklikeLeakyClientShrunkApart) {
   finds_both_boundary_bugs("garaklike-leaky-client", "cannot pickle '_thread.RLock' object");
+}
+
+// --keep keeps every run's folder: each case's, and each run of shrinking
+// its finding, under a name of its own (all were "fuzz/g1/n": each run
+// replaced the one before).
+TEST(FuzzBinary, KeepGivesEveryRunAFolderOfItsOwn) {
+  OutDir out;
+  xph::test::TempDir keep;
+  const auto r = run(XPH_BIN, {"fuzz", "--sut", "ref-naive", "--seed", "1", "--cases", "4", "--out",
+                               out.path.string(), "--keep", keep.path.string(), "--shrink-runs", "5", "-q"},
+                     std::chrono::seconds(120));
+  ASSERT_EQ(r.exit_code, 1) << r.out << r.err;  // ref-naive's bugs: findings, shrunk
+  std::set<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(keep.path)) names.insert(e.path().filename().string());
+  for (int i = 0; i < 4; ++i) {
+    const std::string prefix = "fuzz-seed1-case" + std::to_string(i) + "_";
+    EXPECT_TRUE(std::any_of(names.begin(), names.end(), [&](const std::string& n) { return n.rfind(prefix, 0) == 0; }))
+        << prefix;
+  }
+  EXPECT_TRUE(std::any_of(names.begin(), names.end(), [](const std::string& n) { return n.find("-try1_") != n.npos; }));
+  EXPECT_TRUE(std::any_of(names.begin(), names.end(), [](const std::string& n) { return n.find("-shrunk_") != n.npos; }));
 }
 
 TEST(FuzzBinary, NoFalseAlarmIn500CasesAgainstRef) {

@@ -58,7 +58,12 @@ class Fuzzer {
   std::optional<Clock::time_point> deadline() const;
   std::optional<std::uint64_t> next_index();
   void work();
-  Judged judge_case(const FuzzCase&);
+  // NAME: what the case's folder is kept as (--keep), so that each run of
+  // a case and of its shrinking has one of its own.
+  Judged judge_case(const FuzzCase&, const std::string& name);
+  std::string run_name(std::uint64_t index) const {
+    return "fuzz-seed" + std::to_string(o_.seed) + "-case" + std::to_string(index);
+  }
   bool claim(const std::string& signature, std::uint64_t index);
   void report(std::uint64_t index, const FuzzCase& original, Judged first);
   std::string write_finding(std::uint64_t index, const FuzzCase& original, const ShrinkResult&, Verdict,
@@ -131,9 +136,12 @@ std::optional<std::uint64_t> Fuzzer::next_index() {
   return i;
 }
 
-Judged Fuzzer::judge_case(const FuzzCase& fc) {
+Judged Fuzzer::judge_case(const FuzzCase& fc, const std::string& name) {
   const Scenario s = parse_scenario(fc.to_json("fuzz", "", {}), "(fuzz case)");
-  const Case c = expand(s).at(0);
+  Case c = expand(s).at(0);
+  // The id (in every prompt's text) stays the same for every run of a case;
+  // only its kept folder is named apart.
+  c.keep_name = name + c.id.substr(c.id.find('/'));
   CaseRun run = supervisor_.run(sut_.command, c, server_);
   Judgement j = judge(c, run);
   return {std::move(j), std::move(run)};
@@ -148,7 +156,7 @@ void Fuzzer::work() {
     }
     if (!index) break;
     const FuzzCase fc = generate_case(o_.seed, *index, o_.start_methods);
-    Judged judged = judge_case(fc);
+    Judged judged = judge_case(fc, run_name(*index));
     const Verdict v = judged.judgement.primary;
     {
       std::lock_guard lock(mu_);
@@ -187,10 +195,13 @@ void Fuzzer::report(std::uint64_t index, const FuzzCase& original, Judged first)
   if (!claim(f.signature, index)) return;
   f.shrinking = !o_.only_case;
   f.shrunk = {original, 0, 0};
-  const auto fails_the_same_way = [&](const FuzzCase& c) { return signature(judge_case(c).judgement) == f.signature; };
+  int tries = 0;
+  const auto fails_the_same_way = [&](const FuzzCase& c) {
+    return signature(judge_case(c, run_name(index) + "-try" + std::to_string(++tries)).judgement) == f.signature;
+  };
   if (f.shrinking) f.shrunk = shrink(original, fails_the_same_way, o_.shrink_runs, deadline());
   // A finding must replay. One that does not is timing, and says so.
-  const std::string again = signature(judge_case(f.shrunk.smallest).judgement);
+  const std::string again = signature(judge_case(f.shrunk.smallest, run_name(index) + "-shrunk").judgement);
   if (again != f.signature) f.not_replayed = again;
   f.file = write_finding(index, original, f.shrunk, first.judgement.primary, f.signature, f.not_replayed);
   {

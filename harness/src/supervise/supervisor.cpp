@@ -194,7 +194,8 @@ CaseRun Supervisor::Impl::run(const SutCommand& sut, const Case& c, mock::Server
     files.remove();
     throw;
   }
-  if (options.keep) run.kept = keep_folder(files, *options.keep, c.id + "." + sut.name, run);
+  if (options.keep)
+    run.kept = keep_folder(files, *options.keep, (c.keep_name.empty() ? c.id : c.keep_name) + "." + sut.name, run);
   files.remove();
   return run;
 }

@@ -77,6 +77,7 @@ struct Case {
   std::vector<ProbeSpec> probes;
   std::string id;  // NAME/g<G>/<mode>, plus /<start method> when the scenario has several
   StartMethod start_method = StartMethod::Fork;
+  std::string keep_name;  // what --keep names its folder after, when not the id (fuzz: its seed and index)
 };
 
 Scenario parse_scenario(const nlohmann::json&, const std::string& file);
