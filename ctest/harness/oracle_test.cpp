@@ -208,6 +208,16 @@ TEST(Oracle, HangSaysHowTheCaseEnded) {
   EXPECT_EQ(idle.judged().findings.at(0).note,
             "the process group was killed; the server's last error answer: multi#1 request 0, 400 (request_id "
             "req_multi#1_0)");
+  // A 400 that ended its attempt, then a 500 retried into a 200: the 400
+  // is where it broke, not the later 500 (a new user's report).
+  Fixture retried(json::object());
+  retried.run.result.reset();
+  retried.run.end = RunEnd::Idle;
+  retried.served("multi#1", 0, "400").served("multi#0", 0, "500").served("multi#0", 1, "200");
+  for (std::size_t i = 0; i < retried.run.journal.size(); ++i) retried.run.journal[i].seq = i + 1;
+  EXPECT_EQ(retried.judged().findings.at(0).note,
+            "the process group was killed; the server's last error answer that ended its attempt: multi#1 request "
+            "0, 400 (request_id req_multi#1_0)");
   idle.run.journal.erase(idle.run.journal.begin());  // successes only: the last of them
   EXPECT_EQ(idle.judged().findings.at(0).note,
             "the process group was killed; the server's last answer: multi#0 request 0, 200 (request_id "

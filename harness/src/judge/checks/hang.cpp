@@ -1,5 +1,7 @@
 // HANG: the case ran past its bound, or sat idle with no result; its whole
 // process group was killed.
+#include <algorithm>
+#include <map>
 #include <sstream>
 
 #include "../checks.hpp"
@@ -31,18 +33,27 @@ void hang(const Evidence& ev, Findings& findings) {
     seen << "; that is the most xph allows (" << kMaxCoreWaitStretch
          << "x timeout_s): the machine starved it, so replay it on a quieter one before believing it";
   // Where the SUT was when it stopped: the server's last error answer to
-  // it (the one a boundary could not carry, the one retried for ever), or
-  // its last answer when all were successes.
+  // it that nothing followed for its attempt (the one a boundary could not
+  // carry, the one retried for ever: a 500 retried into a 200 since is not
+  // it), else its last error answer, else its last answer.
   std::string note = "the process group was killed";
-  const mock::JournalEntry *last = nullptr, *last_error = nullptr;
+  std::map<std::string, std::uint64_t> key_last;  // each attempt key's last request
+  for (const auto& e : run.journal)
+    if (e.key && e.k && e.step) key_last[*e.key] = std::max(key_last[*e.key], e.seq);
+  const mock::JournalEntry *last = nullptr, *last_error = nullptr, *final_error = nullptr;
   for (const auto& e : run.journal) {
     if (!e.key || !e.k || !e.step) continue;
     if (!last || e.seq >= last->seq) last = &e;
-    if ((!e.status || *e.status >= 400) && (!last_error || e.seq >= last_error->seq)) last_error = &e;
+    if (e.status && *e.status < 400) continue;
+    if (!last_error || e.seq >= last_error->seq) last_error = &e;
+    if (e.seq == key_last[*e.key] && (!final_error || e.seq >= final_error->seq)) final_error = &e;
   }
-  if (const auto* e = last_error ? last_error : last)
-    note += std::string("; the server's last ") + (last_error ? "error " : "") + "answer: " + *e->key + " request " +
-            std::to_string(*e->k) + ", " + mock::to_string(*e->step) + " (request_id " + e->request_id + ")";
+  const mock::JournalEntry* named = final_error ? final_error : last_error ? last_error : last;
+  if (named)
+    note += std::string("; the server's last ") + (named == last ? "" : "error ") + "answer" +
+            (named == final_error && final_error != last_error ? " that ended its attempt" : "") + ": " +
+            *named->key + " request " + std::to_string(*named->k) + ", " + mock::to_string(*named->step) +
+            " (request_id " + named->request_id + ")";
   findings.push_back({Verdict::Hang, "", "a result", seen.str(), note});
 }
 
