@@ -543,6 +543,10 @@ TEST(XphCli, AnExpectationForAnUnknownSutWarnsWithTheNearestName) {
   EXPECT_EQ(r.err, "xph: warning: " + file +
                        ": /expect/ref-naiv: names no built-in SUT and no SUT of this run; did you mean ref-naive?\n");
 
+  const auto typo = dir.write("t.json", R"({"name":"t","probes":[{"name":"p"}],"expect":{"defualt":"CRASH"}})");
+  EXPECT_THAT(run(XPH_BIN, {"run", typo, "--sut", "ref"}).err, HasSubstr(": /expect/defualt: names no built-in SUT "
+                                                                         "and no SUT of this run; did you mean default?"));
+
   // A name far from every known one is no typo: no guess at one.
   const auto other = dir.write("o.json", R"({"name":"o","probes":[{"name":"p"}],
       "expect":{"default":"PASS","ppe":"TRANSPORT_BROKEN"}})");

@@ -77,7 +77,7 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 // would quietly expect PASS: say so, and name the nearest known SUT.
 void warn_unknown_expectations(const std::vector<Scenario>& scenarios, const std::vector<SutChoice>& suts,
                                const std::vector<BuiltinSut>& user) {
-  std::vector<std::string> known;
+  std::vector<std::string> known{"default"};  // `defualt` is a typo too
   for (const auto& b : builtin_suts()) known.push_back(b.name);
   for (const auto& u : user) known.push_back(u.name);
   for (const auto& s : suts) known.push_back(s.command.name);
