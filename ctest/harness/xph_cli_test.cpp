@@ -644,6 +644,18 @@ TEST(XphCli, AWarmCaseWaitingOnALockAnotherCaseHoldsIsNotStuck) {
   EXPECT_THAT(r.out, Not(HasSubstr("stuck")));
 }
 
+// What a warm SUT prints while importing goes to its zygote's folder, which
+// goes with it: xph says it, once, on its own stderr.
+TEST(XphCli, WhatAWarmSutSaysWhileImportingIsShown) {
+  TempDir dir;
+  const std::string pids = (dir.path / "pids").string();
+  const auto r = run(XPH_BIN, {"run", kScenarios + "single_only.json", "--sut-cmd", warm_sut("thread", pids), "--warm",
+                               "--sut-name", "w", "-j", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.err, "xph: the warm SUT w said while importing: xph_sut: warm start with 1 other thread(s) alive "
+                   "(telemetry): fork copies only this one; start threads in main(), not at import\n");
+}
+
 TEST(XphCli, WarmSutsZygoteEndsWithXph) {
   TempDir dir;
   const std::string pids = (dir.path / "pids").string();

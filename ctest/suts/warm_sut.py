@@ -11,6 +11,8 @@ it does wrong, argv[2] is a file for the pids a test looks for:
   slowimport
             imports for 1.5 s (longer than the test case's timeout_s),
             then answers as `ok` does
+  thread    starts a thread at import (xph_sut warns of it on the zygote's
+            stderr), then answers as `ok` does
   semaphore makes a multiprocessing.Semaphore(1) at import (what
             docs/python-sut.md says a warm SUT must not do: every case
             shares it); each case holds it 0.5 s, then answers as `ok`
@@ -37,6 +39,9 @@ if mode == "slowimport":
     end = time.monotonic() + 1.5
     while time.monotonic() < end:  # work, as an import is: neither asleep nor idle
         pass
+if mode == "thread":
+    import threading
+    threading.Thread(target=time.sleep, args=(3600,), name="telemetry", daemon=True).start()
 if mode == "semaphore":
     import multiprocessing
     SHARED = multiprocessing.Semaphore(1)

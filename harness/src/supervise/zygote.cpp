@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
@@ -17,6 +18,7 @@
 
 #include "families.hpp"
 #include "watch.hpp"
+#include "xph/harness/model/boundary.hpp"
 #include "xph/harness/model/errors.hpp"
 
 namespace xph::harness::supervise {
@@ -98,6 +100,25 @@ std::optional<std::string> Zygote::read_line(double timeout_s) {
   }
 }
 
+namespace {
+
+// What a warm SUT printed while importing (xph_sut's warning of threads
+// alive at import, a library's deprecation notice) goes to a folder that
+// is removed with the zygote: say it on xph's stderr, once a start.
+void tell_what_it_said(const std::string& name, const std::string& text) {
+  std::istringstream in(text);
+  int shown = 0;
+  for (std::string line; std::getline(in, line) && shown < 20;) {
+    line = printable_line(line);
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    if (line.size() > 300) line = line.substr(0, 300) + "...";
+    std::cerr << "xph: the warm SUT " << name << " said while importing: " << line << "\n";
+    ++shown;
+  }
+}
+
+}  // namespace
+
 std::optional<Forked> Zygote::start(double timeout_s, double idle_bound_s) {
   std::error_code ec;
   dir_ = fs::temp_directory_path(ec) / folder_name_;
@@ -127,7 +148,10 @@ std::optional<Forked> Zygote::start(double timeout_s, double idle_bound_s) {
   for (;;) {
     if (const auto line = read_line(0.05)) {
       const json hello = json::parse(*line, nullptr, false);
-      if (!hello.is_discarded() && hello.is_object() && hello.value("xph_warm", 0) == 1) return std::nullopt;
+      if (!hello.is_discarded() && hello.is_object() && hello.value("xph_warm", 0) == 1) {
+        tell_what_it_said(command_.name, read_tail(dir_ / "stderr.txt", 16 * 1024));
+        return std::nullopt;
+      }
       Forked f{0, "the warm SUT's first line was not the protocol's hello: " + line->substr(0, 200)};
       f.stderr_text = read_tail(dir_ / "stderr.txt", 256 * 1024);
       stop();
