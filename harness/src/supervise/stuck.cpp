@@ -32,22 +32,30 @@ constexpr unsigned long kFutexWait = 0, kFutexWaitBitset = 9, kFutexPrivate = 12
 // gives them: "00:1b 403586").
 using MappedFile = std::pair<std::string, unsigned long>;
 
+// One line of /proc/PID/maps: "7f38...-7f38... rw-s 00000000 00:1b 403586 /dev/shm/sem.x".
+struct Mapping {
+  unsigned long start = 0, end = 0;
+  std::optional<MappedFile> shared_file;  // when shared ('s') and of a file
+};
+std::optional<Mapping> mapping_of(const std::string& line) {
+  std::istringstream words(line);
+  std::string range, perms, offset, dev;
+  unsigned long inode = 0;
+  if (!(words >> range >> perms >> offset >> dev >> inode)) return std::nullopt;
+  Mapping m;
+  char* rest = nullptr;
+  m.start = std::strtoul(range.c_str(), &rest, 16);
+  if (*rest != '-') return std::nullopt;
+  m.end = std::strtoul(rest + 1, nullptr, 16);
+  if (perms.size() >= 4 && perms[3] == 's' && inode) m.shared_file = MappedFile{dev, inode};
+  return m;
+}
+
 // The file of PID's shared mapping that holds ADDR, if it is one.
 std::optional<MappedFile> shared_file_at(pid_t pid, unsigned long addr) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream words(line);
-    std::string range, perms, offset, dev;
-    unsigned long inode = 0;
-    if (!(words >> range >> perms >> offset >> dev >> inode)) continue;
-    const auto dash = range.find('-');
-    if (dash == std::string::npos) continue;
-    const unsigned long start = std::stoul(range.substr(0, dash), nullptr, 16);
-    const unsigned long end = std::stoul(range.substr(dash + 1), nullptr, 16);
-    if (addr < start || addr >= end) continue;
-    if (perms.size() < 4 || perms[3] != 's' || inode == 0) return std::nullopt;
-    return MappedFile{dev, inode};
-  }
+  for (std::string line; std::getline(in, line);)
+    if (const auto m = mapping_of(line); m && addr >= m->start && addr < m->end) return m->shared_file;
   return std::nullopt;
 }
 
@@ -73,13 +81,8 @@ struct Group {
         const pid_t pid = static_cast<pid_t>(std::atol(name.c_str()));
         if (pid == ::getpid() || std::find(members.begin(), members.end(), pid) != members.end()) continue;
         std::ifstream in(it->path() / "maps");
-        for (std::string line; std::getline(in, line);) {
-          std::istringstream words(line);
-          std::string range, perms, offset, dev;
-          unsigned long inode = 0;
-          if ((words >> range >> perms >> offset >> dev >> inode) && perms.size() >= 4 && perms[3] == 's' && inode)
-            shared_outside->insert({dev, inode});
-        }
+        for (std::string line; std::getline(in, line);)
+          if (const auto m = mapping_of(line); m && m->shared_file) shared_outside->insert(*m->shared_file);
       }
     }
     return *shared_outside;
