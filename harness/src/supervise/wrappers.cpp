@@ -102,12 +102,6 @@ bool Wrappers::wrapper(pid_t pid) const {
   return it != seen_.end() && !it->second.waited_on.empty() && !it->second.disqualified;
 }
 
-pid_t Wrappers::own_pid() const {
-  pid_t pid = root_;
-  while (wrapper(pid)) pid = seen_.at(pid).waited_on.back();
-  return pid;
-}
-
 std::vector<pid_t> Wrappers::own_pids() const {
   std::vector<pid_t> out;
   for (pid_t pid = root_; wrapper(pid); pid = seen_.at(pid).waited_on.back())

@@ -2,9 +2,8 @@
 // run as `sh -c 'cd x && python3 scanner.py'`, `bash run.sh`, `make run`,
 // `timeout 600 ...` or `npm start` is a wrapper waiting on its child: the
 // process that runs the probes and reports is that child. The judge's
-// "every attempt came from the SUT's own process" (VACUOUS) and the idle
-// and stuck rules that count the reporting main thread must look at it,
-// not at the wrapper.
+// "every attempt came from the SUT's own process" (VACUOUS) must look at
+// it, not at the wrapper, when the result does not name its writer.
 #pragma once
 
 #include <sys/types.h>
@@ -21,9 +20,6 @@ class Wrappers {
   // Looks at the chain from the root once (a few small /proc reads); call
   // it on every tick while the root lives.
   void look();
-  // The root, or the child of the last wrapper in the chain from it (the
-  // latest, when a wrapper ran one child after another).
-  pid_t own_pid() const;
   // Every child a wrapper of the chain was seen waiting for, in order
   // (empty when the root is no wrapper).
   std::vector<pid_t> own_pids() const;
