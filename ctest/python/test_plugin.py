@@ -100,7 +100,8 @@ def test_what_pytest_prints_for_a_failing_case(pytester, monkeypatch):
         "E       AssertionError: assert 'MISMATCH' == 'PASS'",
         "E         xph case pooled_400/g1/n (small-swallow): MISMATCH, expected PASS, NOT met",
         "E           replay: * run %s --sut-cmd * --sut-name small-swallow --filter pooled_400/g1/n" % POOLED_400,
-        "E           finding MISMATCH multi#1: expected error for the last answer, 400 context_length_exceeded (request_id *); seen ok, 0 output(s) | the error was swallowed*",
+        # Cut where pytest shortens the report, which depends on the paths.
+        "E           finding MISMATCH multi#1: expected error for the last answer, 400 context_length_exceeded*",
     ])
     # The session's oaimock was stopped at the session's end.
     pid = int((pytester.path / "oaimock.pid").read_text())

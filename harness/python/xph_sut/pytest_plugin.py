@@ -331,8 +331,9 @@ class Xph:
             else:
                 run_env[key] = value
         # A SUT built on xph_sut imports it whatever its own path.
-        run_env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (PACKAGE_PARENT, run_env.get("PYTHONPATH")) if p)
+        path = [p for p in run_env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if PACKAGE_PARENT not in path:
+            run_env["PYTHONPATH"] = os.pathsep.join([PACKAGE_PARENT] + path)
         try:
             done = subprocess.run(command, cwd=folder, env=run_env, stdin=subprocess.DEVNULL,
                                   capture_output=True, text=True, timeout=timeout)
