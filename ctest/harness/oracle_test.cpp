@@ -218,6 +218,15 @@ TEST(Oracle, HangSaysHowTheCaseEnded) {
   EXPECT_EQ(retried.judged().findings.at(0).note,
             "the process group was killed; the server's last error answer that ended its attempt: multi#1 request "
             "0, 400 (request_id req_multi#1_0)");
+  // The error that broke it is also the last answer: still an error answer.
+  Fixture last(json::object());
+  last.run.result.reset();
+  last.run.end = RunEnd::Idle;
+  last.served("multi#0", 0, "200").served("multi#1", 0, "404");
+  for (std::size_t i = 0; i < last.run.journal.size(); ++i) last.run.journal[i].seq = i + 1;
+  EXPECT_EQ(last.judged().findings.at(0).note,
+            "the process group was killed; the server's last error answer: multi#1 request 0, 404 (request_id "
+            "req_multi#1_0)");
   idle.run.journal.erase(idle.run.journal.begin());  // successes only: the last of them
   EXPECT_EQ(idle.judged().findings.at(0).note,
             "the process group was killed; the server's last answer: multi#0 request 0, 200 (request_id "

@@ -50,7 +50,7 @@ void hang(const Evidence& ev, Findings& findings) {
   }
   const mock::JournalEntry* named = final_error ? final_error : last_error ? last_error : last;
   if (named)
-    note += std::string("; the server's last ") + (named == last ? "" : "error ") + "answer" +
+    note += std::string("; the server's last ") + (last_error ? "error " : "") + "answer" +
             (named == final_error && final_error != last_error ? " that ended its attempt" : "") + ": " +
             *named->key + " request " + std::to_string(*named->k) + ", " + mock::to_string(*named->step) +
             " (request_id " + named->request_id + ")";

@@ -36,7 +36,8 @@ void vacuous(const Evidence& ev, Findings& findings) {
     const auto& writer = ev.run.result->pid;
     const auto& own = ev.run.own_pids;
     const bool wrapped = !writer && pid != ev.run.sut_pid && std::find(own.begin(), own.end(), pid) != own.end();
-    if (writer ? pid != *writer : pid != ev.run.sut_pid && !wrapped) continue;
+    const bool from_own = writer ? pid == *writer : pid == ev.run.sut_pid || wrapped;
+    if (!from_own) continue;
     findings.push_back({Verdict::Vacuous, p.name + "#*",
                         "calls from pool worker processes (parallel_attempts " + std::to_string(parallel) + ")",
                         (reported == p.attempts ? std::string("every attempt")
