@@ -628,6 +628,13 @@ std::string warm_sut(const std::string& mode, const std::string& pids) {
          std::string(XPH_SOURCE_DIR) + "/ctest/suts/warm_sut.py " + mode + " " + pids;
 }
 
+// single_only's four cases against warm_sut.py MODE (named "w"), warm, on
+// JOBS; its pids file in DIR.
+xph::test::Finished run_warm(const std::string& mode, const TempDir& dir, const std::string& jobs) {
+  return run(XPH_BIN, {"run", kScenarios + "single_only.json", "--sut-cmd", warm_sut(mode, (dir.path / "pids").string()),
+                       "--warm", "--sut-name", "w", "-j", jobs, "-v"});
+}
+
 }  // namespace
 
 // A lock made at a warm SUT's import is shared by every case (and the
@@ -635,10 +642,8 @@ std::string warm_sut(const std::string& mode, const std::string& pids) {
 // outside its group, so it is not stuck for good. Two cases at once, each
 // holding it 0.5 s: all pass.
 TEST(XphCli, AWarmCaseWaitingOnALockAnotherCaseHoldsIsNotStuck) {
-  TempDir dir;
-  const std::string pids = (dir.path / "pids").string();
-  const auto r = run(XPH_BIN, {"run", kScenarios + "single_only.json", "--sut-cmd", warm_sut("semaphore", pids),
-                               "--warm", "--sut-name", "w", "-j", "2", "-v"});
+  const TempDir dir;
+  const auto r = run_warm("semaphore", dir, "2");
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("4 case(s), 4 met their expectation"));
   EXPECT_THAT(r.out, Not(HasSubstr("stuck")));
@@ -647,22 +652,18 @@ TEST(XphCli, AWarmCaseWaitingOnALockAnotherCaseHoldsIsNotStuck) {
 // What a warm SUT prints while importing goes to its zygote's folder, which
 // goes with it: xph says it, once, on its own stderr.
 TEST(XphCli, WhatAWarmSutSaysWhileImportingIsShown) {
-  TempDir dir;
-  const std::string pids = (dir.path / "pids").string();
-  const auto r = run(XPH_BIN, {"run", kScenarios + "single_only.json", "--sut-cmd", warm_sut("thread", pids), "--warm",
-                               "--sut-name", "w", "-j", "2"});
+  const TempDir dir;
+  const auto r = run_warm("thread", dir, "2");
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(r.err, "xph: the warm SUT w said while importing: xph_sut: warm start with 1 other thread(s) alive "
                    "(telemetry): fork copies only this one; start threads in main(), not at import\n");
 }
 
 TEST(XphCli, WarmSutsZygoteEndsWithXph) {
-  TempDir dir;
-  const std::string pids = (dir.path / "pids").string();
-  const auto r = run(XPH_BIN, {"run", kScenarios + "single_only.json", "--sut-cmd", warm_sut("ok", pids), "--warm",
-                               "--sut-name", "w", "-j", "1"});
+  const TempDir dir;
+  const auto r = run_warm("ok", dir, "1");
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  const auto imports = pids_after(pids, "import");
+  const auto imports = pids_after((dir.path / "pids").string(), "import");
   ASSERT_EQ(imports.size(), 1u) << "every case of the run forked from one import";
   EXPECT_TRUE(gone_soon(imports[0])) << "the zygote " << imports[0] << " outlived xph";
 }
